@@ -1,0 +1,37 @@
+# biolake — the README's commands. Everything installs into .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+BIOLAKE := $(VENV)/bin/biolake
+
+.PHONY: demo test lint bench venv install install-test clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+venv: $(PY)
+
+install: $(PY)
+	$(PIP) install --quiet -e .
+
+install-test: $(PY)
+	$(PIP) install --quiet -e '.[test]'
+
+demo: install
+	$(BIOLAKE) demo --out-dir demo-report
+	@echo "The demo report is demo-report/index.html"
+
+test: install-test
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: install-test
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf demo-report biolake-lake .pytest_cache build *.egg-info src/*.egg-info
