@@ -43,7 +43,7 @@ __all__ = ["Run", "RunRecord", "package_versions"]
 _BASE_PACKAGES = ("biolake", "numpy", "pandas", "pyarrow", "duckdb", "zarr", "dask", "numba")
 
 
-def package_versions(extra: Sequence[str] = ()) -> dict[str, str]:
+def package_versions(*, extra: Sequence[str] = ()) -> dict[str, str]:
     """Versions of Python and of the packages a result depends on."""
     out = {"python": platform.python_version()}
     for name in (*_BASE_PACKAGES, *extra):

@@ -46,10 +46,10 @@ def to_batches(data: Any) -> Iterator[pa.RecordBatch]:
 
     if isinstance(data, pa.RecordBatch):
         yield data
-    elif isinstance(data, pa.Table):
-        yield from data.to_batches(max_chunksize=_ROW_GROUP)
-    elif isinstance(data, pd.DataFrame):
-        yield from pa.Table.from_pandas(data, preserve_index=False).to_batches(max_chunksize=_ROW_GROUP)
+    elif isinstance(data, pa.Table | pd.DataFrame):
+        table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        batches = table.to_batches(max_chunksize=_ROW_GROUP)
+        yield from batches if batches else [_empty_batch(table.schema)]
     elif isinstance(data, pa.RecordBatchReader):
         yield from data
     elif isinstance(data, Iterable) and not isinstance(data, str | bytes | dict):
