@@ -72,7 +72,7 @@ def dask_cluster() -> Iterator[object]:
     """A real two-process Dask cluster for the module; closed client first, then cluster."""
     distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         yield cluster, client

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from biolake import __version__
-from biolake.cli import ingest, lake, runs
+from biolake.cli import ingest, lake, publichealth, runs
 from biolake.cli._common import state
 from biolake.cli.report import demo_command, report_command
 from biolake.errors import InputError
@@ -62,6 +62,7 @@ def _root(
 app.add_typer(lake.app, name="lake")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(runs.app, name="runs")
+app.add_typer(publichealth.app, name="publichealth")
 app.command("report")(report_command)
 app.command("demo")(demo_command)
 

@@ -84,7 +84,7 @@ def sql(
     opened = open_lake(lake)
     with opened.connect() as con:
         try:
-            reader = con.sql(query).fetch_record_batch(65_536)
+            reader = con.sql(query).to_arrow_reader(65_536)
         except duckdb.Error as exc:
             raise sql_input_error(exc) from None
         if out is not None:

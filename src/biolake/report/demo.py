@@ -76,7 +76,7 @@ def _tables_demo(lake: Lake, data_dir: Path, progress: Progress) -> list[str]:
     )
     out = data_dir / "site_summary.csv"
     with lake.run("lake sql", params={"query": query, "out": str(out)}) as run, lake.connect() as con:
-        run.result(con.sql(query).fetch_arrow_table(), out)
+        run.result(con.sql(query).to_arrow_table(), out)
     return [info.run_id or "", run.id]
 
 

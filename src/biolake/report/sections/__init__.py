@@ -3,4 +3,5 @@
 Importing this package imports every area's section module.
 """
 
+import biolake.report.sections.publichealth  # noqa: F401
 from biolake.report.sections import tables  # noqa: F401

@@ -1,0 +1,85 @@
+"""``biolake publichealth surveil``: outbreak detection on count series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from biolake.cli._common import LakeOpt, QuietOpt, SchedulerOpt, open_lake, progress, say, state
+
+app = typer.Typer(help="Public health: surveillance and outbreak detection.", no_args_is_help=True)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@app.command("surveil")
+def surveil(
+    counts: Annotated[str, typer.Argument(help="Counts in long format: a CSV/TSV/Parquet file or lake:NAME.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result file (.parquet, .csv or .tsv), also registered.")],
+    method: Annotated[
+        str, typer.Option(help="ears-c1, ears-c2, ears-c3 (R surveillance::earsC C1/C2/C3) or cusum (R cusum).")
+    ] = "ears-c1",
+    by: Annotated[str | None, typer.Option(help="Series key columns, comma-separated (e.g. disease,region).")] = None,
+    date_col: Annotated[
+        str | None,
+        typer.Option(help="Time column [default: 'date' or 'week' if present, else row order within each series]."),
+    ] = None,
+    count_col: Annotated[str, typer.Option(help="Count column.")] = "count",
+    freq: Annotated[
+        str, typer.Option(help="Time unit: auto, day, week, isoweek (2024-W05), epiweek (MMWR 202405) or index.")
+    ] = "auto",
+    fill_gaps: Annotated[bool, typer.Option("--fill-gaps", help="Count missing time points as zeros.")] = False,
+    alpha: Annotated[
+        float | None, typer.Option(help="Type I error rate [default: 0.001 for C1/C2, 0.025 for C3, as R].")
+    ] = None,
+    baseline: Annotated[int, typer.Option(help="Baseline length (R's baseline).")] = 7,
+    min_sigma: Annotated[float, typer.Option(help="Minimum baseline sigma (R's minSigma).")] = 0.0,
+    range_start: Annotated[
+        int | None, typer.Option(help="CUSUM: first monitored time point of each series, 1-based (R's range[1]).")
+    ] = None,
+    k: Annotated[float, typer.Option("--k", help="CUSUM: reference value k.")] = 1.04,
+    h: Annotated[float, typer.Option("--h", help="CUSUM: decision boundary h.")] = 2.26,
+    m: Annotated[
+        float | None, typer.Option("--m", help="CUSUM: in-control mean [default: mean before --range-start].")
+    ] = None,
+    trans: Annotated[str, typer.Option(help="CUSUM: standard or rossi.")] = "standard",
+    chunk_series: Annotated[int, typer.Option(help="Series per chunk of work.")] = 2_000,
+    scheduler: SchedulerOpt = None,
+    lake: LakeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Flag aberrant counts in every series at once (EARS C1/C2/C3, CUSUM; as R surveillance).
+
+    Writes one row per series and monitored time point: the series keys, the time
+    column, count, expected, upper_bound, alarm, score (and sigma for EARS).
+    """
+    from biolake.publichealth.surveillance import surveil_job
+
+    opened = open_lake(lake)
+    run_id, name = surveil_job(
+        opened,
+        counts,
+        out=out,
+        method=method,
+        by=_split(by),
+        date_col=date_col,
+        count_col=count_col,
+        freq=freq,
+        fill_gaps=fill_gaps,
+        alpha=alpha,
+        baseline=baseline,
+        min_sigma=min_sigma,
+        k=k,
+        h=h,
+        m=m,
+        trans=trans,
+        range_start=range_start,
+        scheduler=scheduler or state.scheduler,
+        chunk_series=chunk_series,
+        progress=progress(quiet),
+    )
+    say(f"wrote {out} (dataset {name}, run {run_id})", quiet=quiet)
