@@ -14,9 +14,10 @@ from typing import Annotated
 import typer
 
 from biolake import __version__
-from biolake.cli import ingest, lake, publichealth, runs
+from biolake.cli import genomics, ingest, lake, publichealth, runs
 from biolake.cli._common import state
 from biolake.cli.report import demo_command, report_command
+from biolake.cli.serve import serve_command
 from biolake.errors import InputError
 
 __all__ = ["app", "main"]
@@ -62,9 +63,11 @@ def _root(
 app.add_typer(lake.app, name="lake")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(runs.app, name="runs")
+app.add_typer(genomics.app, name="genomics")
 app.add_typer(publichealth.app, name="publichealth")
 app.command("report")(report_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 
 
 def main(argv: list[str] | None = None) -> None:

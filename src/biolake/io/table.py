@@ -119,11 +119,15 @@ def ingest_table(
         stage = run.table(name, source=str(path.resolve()))
         hasher = _Hasher(path)
         hasher.start()
+        header = None
         if fmt == "csv":
+            header = _read_header(path, delimiter or default_delim or ",")
             source = _csv_source(path, delimiter or default_delim or ",", types or {}, sample_rows)
         else:
             source = f"read_parquet('{_quote(path)}')"
-        _copy_to_parquet(source, stage.path / "part-00000.parquet", path, progress, fmt, delimiter or default_delim)
+        target = stage.path / "part-00000.parquet"
+        _copy_to_parquet(source, target, path, progress, fmt, delimiter or default_delim)
+        _check_columns(target, path, header)
         hasher.join()
         run.set_input_hash(str(path), hasher.digest)
         run.annotate(name, source_hash=hasher.digest)
@@ -161,6 +165,7 @@ def _csv_source(path: Path, delimiter: str, types: Mapping[str, str], sample_row
         "quote='\"'",
         "escape='\"'",
         "header=true",
+        "skip=0",
         "strict_mode=true",
         "null_padding=false",
         f"sample_size={int(sample_rows)}",
@@ -214,18 +219,46 @@ def _copy_to_parquet(
             shutil.rmtree(tmp, ignore_errors=True)
     if not target.exists():
         raise InputError("nothing was read", file=path)
-    _check_columns(target, path)
 
 
-def _check_columns(target: Path, path: Path) -> None:
-    import pyarrow.parquet as pq
+def _open_text(path: Path) -> Any:
+    opener: Any = gzip.open if path.suffix.lower() in (".gz", ".gzip") else open
+    return opener(path, "rt", newline="", encoding="utf-8")
 
-    names = pq.ParquetFile(target).schema_arrow.names
+
+def _read_header(path: Path, delimiter: str) -> list[str]:
+    """The header's column names, checked: not empty, no blank or duplicate names."""
+    try:
+        with _open_text(path) as fh:
+            header = next(csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True), None)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
+    except (OSError, EOFError, gzip.BadGzipFile, csv.Error) as exc:
+        raise InputError(f"cannot read the header: {exc}", file=path, line=1) from None
+    if not header:
+        raise InputError("file is empty (no header row)", file=path)
     seen: set[str] = set()
-    for col in names:
+    for k, col in enumerate(header, start=1):
+        if not col.strip():
+            raise InputError(f"column {k} of the header has no name", file=path, line=1)
         if col in seen:
             raise InputError(f"duplicate column name {col!r} in the header", file=path, line=1)
         seen.add(col)
+    return header
+
+
+def _check_columns(target: Path, path: Path, header: list[str] | None) -> None:
+    """DuckDB's columns must be the header's (a guard against a misdetected dialect)."""
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(target).schema_arrow.names
+    if header is not None and names != header:
+        raise InputError(
+            f"the header has {len(header)} columns but the rows were read as {len(names)} "
+            f"({', '.join(names[:5])}{' …' if len(names) > 5 else ''}); check the delimiter (--delimiter)",
+            file=path,
+            line=1,
+        )
 
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
@@ -268,9 +301,8 @@ def _input_error(exc: BaseException, path: Path, fmt: str, delimiter: str | None
 
 def _diagnose_csv(path: Path, delimiter: str, max_lines: int = 5_000_000) -> InputError | None:
     """Find the first structural problem of a delimited file (used when DuckDB's sniffer fails)."""
-    opener: Any = gzip.open if path.suffix.lower() in (".gz", ".gzip") else open
     try:
-        with opener(path, "rt", newline="", encoding="utf-8") as fh:
+        with _open_text(path) as fh:
             reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
             try:
                 header = next(reader)

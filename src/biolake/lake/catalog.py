@@ -218,13 +218,15 @@ class Lake:
         return f"Lake({str(self.root)!r})"
 
     @contextlib.contextmanager
-    def _catalog(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _catalog(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection to the catalog, retried while another process holds it."""
         deadline = time.monotonic() + _LOCK_TIMEOUT_S
         delay = 0.01
         while True:
             try:
-                con = duckdb.connect(str(self.catalog_path), read_only=read_only and self.catalog_path.exists())
+                # always read-write: DuckDB refuses a read-only and a read-write connection
+                # to one file in the same process; other processes are waited for below
+                con = duckdb.connect(str(self.catalog_path))
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
@@ -244,7 +246,7 @@ class Lake:
         if kind is not None:
             query += " WHERE kind = ?"
             params.append(kind)
-        with self._catalog(read_only=True) as con:
+        with self._catalog() as con:
             cur = con.execute(query + " ORDER BY name", params)
             cols = [d[0] for d in cur.description]
             rows = cur.fetchall()
@@ -256,13 +258,13 @@ class Lake:
 
     def exists(self, name: str) -> bool:
         """Whether a dataset of this name is in the catalog."""
-        with self._catalog(read_only=True) as con:
+        with self._catalog() as con:
             return con.execute("SELECT 1 FROM datasets WHERE name = ?", [name]).fetchone() is not None
 
     def info(self, name: str) -> DatasetInfo:
         """The catalog entry of a dataset; an unknown name is an InputError."""
         name = _strip_lake_prefix(name)
-        with self._catalog(read_only=True) as con:
+        with self._catalog() as con:
             cur = con.execute("SELECT * FROM datasets WHERE name = ?", [name])
             cols = [d[0] for d in cur.description]
             row = cur.fetchone()
@@ -445,7 +447,7 @@ class Lake:
         query = "SELECT * FROM runs ORDER BY started DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        with self._catalog(read_only=True) as con:
+        with self._catalog() as con:
             cur = con.execute(query)
             cols = [d[0] for d in cur.description]
             return [RunRecord.from_row(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
@@ -454,7 +456,7 @@ class Lake:
         """One run record by id (a unique prefix is enough)."""
         from biolake.lake.runs import RunRecord
 
-        with self._catalog(read_only=True) as con:
+        with self._catalog() as con:
             cur = con.execute("SELECT * FROM runs WHERE id LIKE ? || '%'", [run_id])
             cols = [d[0] for d in cur.description]
             rows = cur.fetchall()

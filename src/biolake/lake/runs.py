@@ -354,4 +354,4 @@ class Run:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
+    return json.dumps(value, default=str)  # insertion order kept: schemas list columns in order
