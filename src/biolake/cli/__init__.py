@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
+import biolake.cli.expression  # noqa: F401  (registers 'genomics de')
 from biolake import __version__
-from biolake.cli import genomics, ingest, lake, publichealth, runs
+from biolake.cli import discovery, genomics, ingest, lake, publichealth, runs
 from biolake.cli._common import state
 from biolake.cli.report import demo_command, report_command
 from biolake.cli.serve import serve_command
@@ -65,6 +66,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(runs.app, name="runs")
 app.add_typer(genomics.app, name="genomics")
 app.add_typer(publichealth.app, name="publichealth")
+app.add_typer(discovery.app, name="discovery")
 app.command("report")(report_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
@@ -93,9 +95,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int):
             # a usage error of the command line parser (click, or the click that typer vendors)
-            ctx = getattr(exc, "ctx", None)
-            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            _error(f"error: {' '.join(exc.format_message().split())}{where}")
+            message = " ".join(exc.format_message().split())
+            if message:  # no message: the help was shown because no command was given
+                ctx = getattr(exc, "ctx", None)
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                _error(f"error: {message}{where}")
             sys.exit(2)
         if debug:
             import traceback

@@ -48,3 +48,54 @@ def table(
         progress=progress(quiet),
     )
     say(f"ingested {info.name}: {info.n_rows} rows, {len(info.schema)} columns (run {info.run_id})", quiet=quiet)
+
+
+@app.command("molecules")
+def molecules(
+    file: Annotated[Path, typer.Argument(help="SMILES (.smi), CSV/TSV with a SMILES column, or SDF; .gz too.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name (also NAME_fp, NAME_rejects).")],
+    fp: Annotated[str, typer.Option("--fp", help="morganR:BITS, rdkit:BITS, atompair:BITS or maccs.")] = "morgan2:2048",
+    id_col: Annotated[str | None, typer.Option("--id-col", help="CSV/TSV id column (default: id, name).")] = None,
+    smiles_col: Annotated[
+        str | None, typer.Option("--smiles-col", help="CSV/TSV SMILES column (default: smiles).")
+    ] = None,
+    id_prop: Annotated[str | None, typer.Option("--id-prop", help="SDF data field of the id (default: title).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first record RDKit cannot read.")] = False,
+    lake: LakeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest molecules: properties table, packed fingerprints, rejects."""
+    from biolake.cli._common import state
+    from biolake.io.molecules import ingest_molecules
+
+    info = ingest_molecules(
+        open_lake(lake),
+        file,
+        name=name,
+        fp=fp,
+        id_col=id_col,
+        smiles_col=smiles_col,
+        id_prop=id_prop,
+        strict=strict,
+        scheduler=state.scheduler,
+        progress=progress(quiet),
+    )
+    say(
+        f"ingested {info.name}: {info.attrs['n_molecules']} molecules, {info.attrs['n_rejects']} rejects "
+        f"(run {info.run_id})",
+        quiet=quiet,
+    )
+
+
+@app.command("counts")
+def counts(
+    file: Annotated[Path, typer.Argument(help="Count matrix: CSV/TSV (.gz too), gene id then one column per sample.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the lake.")],
+    lake: LakeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest a gene x sample count matrix as dataset NAME (plus NAME_genes and NAME_samples)."""
+    from biolake.io.counts import ingest_counts
+
+    info = ingest_counts(open_lake(lake), file, name=name, progress=progress(quiet))
+    say(f"ingested {info.name}: {info.shape[0]} genes x {info.shape[1]} samples (run {info.run_id})", quiet=quiet)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Annotated
 
 import duckdb
+import pyarrow as pa
 import typer
 
 from biolake.cli._common import LakeOpt, OutOpt, QuietOpt, open_lake, say, stdout_is_tty, write_out
@@ -89,23 +91,28 @@ def sql(
             raise sql_input_error(exc) from None
         if out is not None:
             with opened.run("lake sql", params={"query": query, "out": str(out)}) as run:
-                try:
-                    write_out(run, reader, out, schema=reader.schema)
-                except duckdb.Error as exc:
-                    raise sql_input_error(exc) from None
+                write_out(run, _checked_batches(reader), out, schema=reader.schema)
             say(f"wrote {out}", quiet=quiet)
             return
-        try:
-            table = reader.read_all()
-        except duckdb.Error as exc:
-            raise sql_input_error(exc) from None
+        table = pa.Table.from_batches(list(_checked_batches(reader)), schema=reader.schema)
     _print_table(table, max_rows=max_rows)
+
+
+def _checked_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The query's batches; an error DuckDB raises while they stream is the query's fault (exit 2)."""
+    batches = iter(reader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:  # pyarrow reraises DuckDB's as OSError
+            raise sql_input_error(exc) from None
+        yield batch
 
 
 def _print_table(table: object, *, max_rows: int) -> None:
     import sys
-
-    import pyarrow as pa
 
     from biolake.lake.tables import delimited_header, delimited_rows
 

@@ -168,6 +168,7 @@ def _csv_source(path: Path, delimiter: str, types: Mapping[str, str], sample_row
         "skip=0",
         "strict_mode=true",
         "null_padding=false",
+        "allow_quoted_nulls=false",
         f"sample_size={int(sample_rows)}",
     ]
     if types:
@@ -270,13 +271,16 @@ def _input_error(exc: BaseException, path: Path, fmt: str, delimiter: str | None
     """Translate DuckDB's reading errors into one-line InputErrors naming file and line."""
     if not isinstance(exc, duckdb.Error):
         return exc
+    if isinstance(exc, duckdb.OutOfMemoryException):  # not the input's fault: exit 1 with a hint
+        first = str(exc).strip().splitlines()[0]
+        return MemoryError(f"{first} (raise BIOLAKE_DUCKDB_MEMORY, now {_MEMORY_LIMIT})")
     text = str(exc)
     if fmt == "parquet":
         first = text.strip().splitlines()[0]
         return InputError(f"cannot read as Parquet: {first}", file=path)
     m = _LINE.search(text)
     if m:
-        line = int(m.group(1))
+        line = _physical_line(path, delimiter or ",", int(m.group(1)))
         cols = _COLUMNS.search(text)
         if cols:
             return InputError(f"expected {cols.group(1)} fields, found {cols.group(2)}", file=path, line=line)
@@ -297,6 +301,25 @@ def _input_error(exc: BaseException, path: Path, fmt: str, delimiter: str | None
     first = text.strip().splitlines()[0]
     first = first.split("Error: ", 1)[-1]
     return InputError(f"cannot read as delimited text: {first}", file=path)
+
+
+def _physical_line(path: Path, delimiter: str, record_line: int, *, max_records: int = 50_000_000) -> int:
+    """The file line where record ``record_line`` starts (DuckDB counts records, header = 1).
+
+    They differ only when an earlier quoted field spans several lines, so the file is
+    scanned (on this error path only) to map one to the other.
+    """
+    try:
+        with _open_text(path) as fh:
+            reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True)
+            start = 1
+            for k, _ in enumerate(reader, start=1):
+                if k == record_line or k > max_records:
+                    return start if k == record_line else record_line
+                start = reader.line_num + 1
+    except (csv.Error, OSError, UnicodeDecodeError, EOFError):
+        pass
+    return record_line
 
 
 def _diagnose_csv(path: Path, delimiter: str, max_lines: int = 5_000_000) -> InputError | None:

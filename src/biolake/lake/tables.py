@@ -165,8 +165,13 @@ def delimited_header(schema: pa.Schema, delimiter: str) -> bytes:
 
 
 def delimited_rows(batch: pa.RecordBatch, delimiter: str) -> bytes:
-    """Rows of a batch as CSV/TSV; a batch is quoted only if one of its values needs it."""
-    for style in ("none", "needed"):
+    """Rows of a batch as CSV/TSV; a batch is quoted only if one of its values needs it.
+
+    Values need quotes when they hold the delimiter, a quote or a line break, and empty
+    strings are quoted (``""``) so that they differ from missing values (nothing).
+    """
+    styles = ("needed",) if _has_empty_string(batch) else ("none", "needed")
+    for style in styles:
         buffer = pa.BufferOutputStream()
         options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style=style)
         try:
@@ -175,6 +180,16 @@ def delimited_rows(batch: pa.RecordBatch, delimiter: str) -> bytes:
             continue  # a value holds a delimiter, quote or line break: quote strings
         return buffer.getvalue().to_pybytes()
     raise AssertionError("unreachable: the 'needed' quoting style always succeeds")
+
+
+def _has_empty_string(batch: pa.RecordBatch) -> bool:
+    import pyarrow.compute as pc
+
+    for column in batch.columns:
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if is_text and pc.any(pc.equal(pc.utf8_length(column), 0)).as_py():
+            return True
+    return False
 
 
 class _ResultWriter:

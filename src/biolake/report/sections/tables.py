@@ -62,7 +62,7 @@ def histogram(lake: Lake, name: str, column: str, *, bins: int = _BINS) -> pd.Da
         width = (hi - lo) / bins if hi > lo else 1.0
         df = con.execute(
             f"SELECT least(floor(({col} - ?) / ?), ?)::INTEGER AS b, count(*) AS count "
-            f'FROM "{name}" WHERE {col} IS NOT NULL GROUP BY b ORDER BY b',
+            f'FROM "{name}" WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 1',
             [lo, width, bins - 1],
         ).fetch_df()
     df["bin_start"] = lo + df["b"] * width
