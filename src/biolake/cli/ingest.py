@@ -99,3 +99,32 @@ def counts(
 
     info = ingest_counts(open_lake(lake), file, name=name, progress=progress(quiet))
     say(f"ingested {info.name}: {info.shape[0]} genes x {info.shape[1]} samples (run {info.run_id})", quiet=quiet)
+
+
+@app.command("images")
+def images(
+    directory: Annotated[Path, typer.Argument(help="Folder tree of DICOM files and/or NIfTI volumes.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name (arrays NAME, table NAME_meta).")],
+    mask_dir: Annotated[Path | None, typer.Option(help="Folder of masks (RTSTRUCT, NIfTI).")] = None,
+    keep_phi: Annotated[bool, typer.Option(help="Keep original identifiers (no de-identification).")] = False,
+    resample: Annotated[bool, typer.Option(help="Resample series with uneven slice spacing.")] = False,
+    lake: LakeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest DICOM series and NIfTI volumes (de-identified unless --keep-phi)."""
+    from biolake.io.images import ingest_images
+
+    def skip(file: str, problem: str) -> None:
+        typer.echo(f"warning: {file}: {problem}, skipped", err=True)
+
+    info = ingest_images(
+        open_lake(lake),
+        directory,
+        name=name,
+        mask_dir=mask_dir,
+        keep_phi=keep_phi,
+        resample_nonuniform=resample,
+        on_skip=skip,
+        progress=progress(quiet),
+    )
+    say(f"ingested {info.n_rows} image volume(s) as {name} and {info.name} (run {info.run_id})", quiet=quiet)

@@ -6,5 +6,6 @@ Importing this package imports every area's section module.
 import biolake.report.sections.discovery
 import biolake.report.sections.expression
 import biolake.report.sections.genomics
+import biolake.report.sections.imaging
 import biolake.report.sections.publichealth  # noqa: F401
 from biolake.report.sections import tables  # noqa: F401
