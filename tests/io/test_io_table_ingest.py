@@ -736,3 +736,16 @@ def test_ingest_table__float_values_exact(lake: bl.Lake, tmp_path: Path) -> None
     got = lake.to_pandas("f")["x"].astype(float).tolist()
     assert got == values
     assert math.copysign(1.0, got[3]) == -1.0
+
+
+def test_ingest_table__copy_of_lake_table(tmp_path):
+    lake = bl.Lake.open(tmp_path / "lake")
+    csv_path = tmp_path / "src.csv"
+    csv_path.write_text("a,b\n1,x\n2,y\n3,z\n")
+    ingest_table(lake, csv_path, name="src")
+    info = ingest_table(lake, "lake:src", name="copy")
+    assert info.n_rows == 3
+    assert lake.to_pandas("copy")["b"].tolist() == ["x", "y", "z"]
+    assert lake.run_record(info.run_id).inputs[0]["spec"] == "lake:src"
+    with pytest.raises(InputError, match="no dataset named 'nope'"):
+        ingest_table(lake, "lake:nope", name="other")

@@ -10,8 +10,9 @@ import duckdb
 import pyarrow as pa
 import typer
 
-from biolake.cli._common import LakeOpt, OutOpt, QuietOpt, open_lake, say, stdout_is_tty, write_out
+from biolake.cli._common import LakeOpt, OutOpt, QuietOpt, open_lake, progress, say, stdout_is_tty, write_out
 from biolake.lake.catalog import sql_input_error
+from biolake.lake.progress import ProgressTask
 
 app = typer.Typer(help="Create and inspect the lake: datasets, SQL.", no_args_is_help=True)
 
@@ -90,12 +91,21 @@ def sql(
         except duckdb.Error as exc:
             raise sql_input_error(exc) from None
         if out is not None:
-            with opened.run("lake sql", params={"query": query, "out": str(out)}) as run:
-                write_out(run, _checked_batches(reader), out, schema=reader.schema)
+            with (
+                opened.run("lake sql", params={"query": query, "out": str(out)}) as run,
+                progress(quiet).task(f"Writing {out.name}") as task,
+            ):
+                write_out(run, _counted(_checked_batches(reader), task), out, schema=reader.schema)
             say(f"wrote {out}", quiet=quiet)
             return
         table = pa.Table.from_batches(list(_checked_batches(reader)), schema=reader.schema)
     _print_table(table, max_rows=max_rows)
+
+
+def _counted(batches: Iterator[pa.RecordBatch], task: ProgressTask) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        task.advance(batch.num_rows)
+        yield batch
 
 
 def _checked_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

@@ -97,6 +97,8 @@ def ingest_table(
         The catalog entry of the new table.
     """
     validate_name(name)
+    if str(path).startswith("lake:"):
+        return _copy_lake_table(lake, str(path), name=name)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", file=path)
@@ -131,6 +133,17 @@ def ingest_table(
         hasher.join()
         run.set_input_hash(str(path), hasher.digest)
         run.annotate(name, source_hash=hasher.digest)
+    return lake.info(name)
+
+
+def _copy_lake_table(lake: Lake, spec: str, *, name: str) -> DatasetInfo:
+    """``ingest table lake:OTHER --name NAME``: a copy of a table dataset under a new name."""
+    info = lake.info(spec)
+    if info.kind != "table":
+        raise InputError(f"dataset {info.name!r} is a {info.kind}, not a table", file=spec)
+    with lake.run("ingest table", params={"name": name, "format": "lake"}, inputs=[spec]) as run:
+        stage = run.table(name, source=spec, source_hash=info.source_hash)
+        stage.write(lake.iter_batches(info.name))
     return lake.info(name)
 
 
