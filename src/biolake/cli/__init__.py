@@ -16,6 +16,7 @@ import typer
 import biolake.cli.expression  # noqa: F401  (registers 'genomics de')
 from biolake import __version__
 from biolake.cli import discovery, genomics, imaging, ingest, lake, publichealth, runs
+from biolake.cli import precision as precision_cli
 from biolake.cli._common import state
 from biolake.cli.report import demo_command, report_command
 from biolake.cli.serve import serve_command
@@ -68,6 +69,7 @@ app.add_typer(genomics.app, name="genomics")
 app.add_typer(publichealth.app, name="publichealth")
 app.add_typer(discovery.app, name="discovery")
 app.add_typer(imaging.app, name="imaging")
+app.add_typer(precision_cli.app, name="precision")
 app.command("report")(report_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
