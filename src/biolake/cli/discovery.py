@@ -82,3 +82,8 @@ def substructure_command(
         typer.echo(df.to_csv(index=False), nl=False)
     else:
         say(f"wrote {out}: {len(df)} molecules contain {smarts}", quiet=quiet)
+
+
+from biolake.cli.trial import app as _trial_app  # noqa: E402  (registers "discovery trial …")
+
+app.add_typer(_trial_app, name="trial")

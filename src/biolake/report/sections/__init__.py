@@ -9,4 +9,4 @@ import biolake.report.sections.genomics
 import biolake.report.sections.imaging
 import biolake.report.sections.precision_survival
 import biolake.report.sections.publichealth  # noqa: F401
-from biolake.report.sections import tables  # noqa: F401
+from biolake.report.sections import tables, trials  # noqa: F401
