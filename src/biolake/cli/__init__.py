@@ -16,6 +16,7 @@ import typer
 import biolake.cli.expression  # noqa: F401  (registers 'genomics de')
 from biolake import __version__
 from biolake.cli import discovery, genomics, imaging, ingest, lake, publichealth, runs
+from biolake.cli import gwas as _gwas  # noqa: F401  (registers 'genomics gwas')
 from biolake.cli import precision as precision_cli
 from biolake.cli._common import state
 from biolake.cli.report import demo_command, report_command

@@ -31,6 +31,24 @@ def plink(
     say(f"ingested {info.name}: {n_variants} variants x {n_samples} samples (run {info.run_id})", quiet=quiet)
 
 
+@ingest.app.command("vcf")
+def vcf(
+    file: Annotated[Path, typer.Argument(help=".vcf, .vcf.gz (bgzip) or .bcf file.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the lake.")],
+    variant_chunk: Annotated[
+        int | None, typer.Option(help="Variants per stored chunk [default: about 8 M calls per chunk].")
+    ] = None,
+    lake: LakeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest a VCF/BCF as genotype dataset NAME (VCF Zarr layout; multi-allelic sites split) and NAME_variants."""
+    from biolake.io.vcf import ingest_vcf
+
+    info = ingest_vcf(open_lake(lake), file, name=name, variant_chunk=variant_chunk, progress=progress(quiet))
+    n_variants, n_samples = (info.shape or [0, 0])[:2]
+    say(f"ingested {info.name}: {n_variants} variants x {n_samples} samples (run {info.run_id})", quiet=quiet)
+
+
 @app.command("qc")
 def qc(
     genotypes: Annotated[str, typer.Argument(help="Genotype dataset: lake:NAME or NAME.")],

@@ -6,6 +6,7 @@ Importing this package imports every area's section module.
 import biolake.report.sections.discovery
 import biolake.report.sections.expression
 import biolake.report.sections.genomics
+import biolake.report.sections.gwas
 import biolake.report.sections.imaging
 import biolake.report.sections.precision_survival
 import biolake.report.sections.publichealth  # noqa: F401
