@@ -71,3 +71,8 @@ def survival(
         progress=progress(quiet),
     )
     say(f"wrote {out} (dataset {name}, run {run_id})", quiet=quiet)
+
+
+from biolake.cli.signals import signals_command  # noqa: E402
+
+app.command("signals")(signals_command)

@@ -9,5 +9,6 @@ import biolake.report.sections.genomics
 import biolake.report.sections.gwas
 import biolake.report.sections.imaging
 import biolake.report.sections.precision_survival
-import biolake.report.sections.publichealth  # noqa: F401
+import biolake.report.sections.publichealth
+import biolake.report.sections.signals  # noqa: F401
 from biolake.report.sections import tables, trials  # noqa: F401
