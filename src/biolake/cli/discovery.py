@@ -9,7 +9,7 @@ import typer
 from biolake.cli._common import LakeOpt, OutOpt, QuietOpt, SchedulerOpt, open_lake, progress, say, state
 
 app = typer.Typer(
-    help="Drug discovery: similarity and substructure search of molecule libraries.", no_args_is_help=True
+    help="Drug discovery: molecule search (similarity, substructure) and clinical-trial design.", no_args_is_help=True
 )
 
 

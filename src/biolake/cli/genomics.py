@@ -10,7 +10,7 @@ import typer
 from biolake.cli import ingest
 from biolake.cli._common import LakeOpt, QuietOpt, SchedulerOpt, open_lake, progress, say, state
 
-app = typer.Typer(help="Genotype data: quality control.", no_args_is_help=True)
+app = typer.Typer(help="Genomics: variant QC, GWAS, differential expression.", no_args_is_help=True)
 
 
 @ingest.app.command("plink")

@@ -9,7 +9,7 @@ import typer
 
 from biolake.cli._common import LakeOpt, QuietOpt, SchedulerOpt, open_lake, progress, say, state
 
-app = typer.Typer(help="Medical imaging: radiomics.", no_args_is_help=True)
+app = typer.Typer(help="Medical imaging: IBSI radiomics.", no_args_is_help=True)
 
 
 @app.command("radiomics")
