@@ -71,6 +71,7 @@ import numpy as np
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
+from biolake.io._formats import format_by_suffix
 from biolake.lake import DatasetInfo, Lake, validate_name
 from biolake.lake._fs import remove_tree
 from biolake.lake.backend import SCHEDULER_ENV_VAR, Backend, get_backend
@@ -243,16 +244,7 @@ def fingerprint_words(mols: Sequence[Any], spec: str | FingerprintSpec) -> np.nd
 # ---------------------------------------------------------------------- reading
 def molecule_format(path: str | os.PathLike[str]) -> str:
     """``"smiles"``, ``"csv"``, ``"tsv"`` or ``"sdf"`` from the file name (``.gz`` allowed)."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix not in MOLECULE_FORMATS:
-        raise InputError(
-            f"unknown molecule format {suffix or '(no extension)'!r}: use .smi, .csv, .tsv or .sdf (gzip too)",
-            file=path,
-        )
-    return MOLECULE_FORMATS[suffix]
+    return format_by_suffix(path, MOLECULE_FORMATS, what="molecule", expected=".smi, .csv, .tsv or .sdf (gzip too)")
 
 
 Record = tuple[int, int, str, str, str | None]

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from biolake.errors import InputError, check_param
+from biolake.io._formats import format_by_suffix
 from biolake.lake import DatasetInfo, Lake, validate_name
 from biolake.lake._fs import content_hash
 from biolake.lake.progress import NullProgress, Progress
@@ -49,16 +50,7 @@ _TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_ (),]*$")
 
 def table_format(path: str | os.PathLike[str]) -> tuple[str, str | None]:
     """``("csv", delimiter)`` or ``("parquet", None)`` from the file name (``.gz`` allowed)."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix not in TABLE_FORMATS:
-        raise InputError(
-            f"unknown table format {suffix or '(no extension)'!r}: use .csv, .tsv, .txt (gzip too) or .parquet",
-            file=path,
-        )
-    return TABLE_FORMATS[suffix]
+    return format_by_suffix(path, TABLE_FORMATS, what="table", expected=".csv, .tsv, .txt (gzip too) or .parquet")
 
 
 def ingest_table(

@@ -55,6 +55,7 @@ import pandas as pd
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
+from biolake.io._formats import data_suffix
 from biolake.lake.progress import NullProgress, Progress
 from biolake.precision.signals.counts import configure_duckdb, count_pairs
 from biolake.precision.signals.disproportionality import disproportionality, evans_signal
@@ -110,10 +111,7 @@ def _layout_source(reports: Any, con: duckdb.DuckDBPyConnection, lake: Any) -> t
             raise InputError(f"dataset {info.name!r} is not a table", file=spec)
         return f"read_parquet({_q(str(info.path / '*.parquet'))})", spec
     path = Path(spec)
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    suffix = suffixes[-1] if suffixes else ""
+    suffix = data_suffix(path)
     if suffix in (".parquet", ".pq"):
         return f"read_parquet({_q(spec)})", spec
     if suffix in (".tsv", ".txt"):
