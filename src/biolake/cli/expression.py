@@ -38,7 +38,9 @@ def de_command(
         str | None, typer.Option("--reduced", help="Reduced formula: likelihood-ratio test instead of Wald.")
     ] = None,
     size_factors: Annotated[str, typer.Option("--size-factors", help="ratio or poscounts.")] = "ratio",
-    fit_type: Annotated[str, typer.Option("--fit-type", help="Dispersion trend: parametric or mean.")] = "parametric",
+    fit_type: Annotated[
+        str, typer.Option("--fit-type", help="Dispersion trend: parametric, local (locfit, as DESeq2) or mean.")
+    ] = "parametric",
     alpha: Annotated[float, typer.Option("--alpha", help="FDR level for independent filtering.")] = 0.1,
     min_replicates_for_replace: Annotated[
         float,

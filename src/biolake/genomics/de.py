@@ -11,7 +11,10 @@ settings:
    Cox–Reid adjusted profile likelihood maximised by DESeq2's line search (grid
    search for genes that did not converge);
 3. the dispersion trend ``a + b / mean`` by DESeq2's iterated Gamma-family GLM
-   (``fit_type="parametric"``) or the trimmed mean (``"mean"``);
+   (``fit_type="parametric"``), DESeq2's local regression — ``locfit`` of the log
+   dispersions on the log means, weighted by the means, reproduced in
+   :mod:`biolake.stats.locfit` (``"local"``, also substituted when the parametric fit
+   fails, as DESeq2 does) — or the trimmed mean (``"mean"``);
 4. the prior width: ``max(mad(log residuals)^2 - trigamma((m - p) / 2), 0.25)``;
    MAP dispersions by the same line search with the normal prior, gene-wise
    estimates kept for genes more than two prior SDs above the trend;
@@ -65,6 +68,7 @@ from biolake.lake import Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.chunks import ArrayChunk
 from biolake.lake.progress import NullProgress, Progress
+from biolake.stats.locfit import LocalFit, locfit_1d
 from biolake.stats.multitest import lowess, p_adjust_bh
 from biolake.stats.negbin import fit_nb_dispersion, fit_nb_dispersion_grid, fit_nb_glm, nb_log_likelihood
 
@@ -330,9 +334,12 @@ def _genewise_kernel(chunk: Any, *, model: _Model) -> dict[str, np.ndarray]:
 class _Prior:
     disp_prior_var: float
     var_log_disp_ests: float
-    trend: tuple[float, ...]  # (a, b) of a + b / mean, or (mean,)
+    trend: tuple[float, ...]  # (a, b) of a + b / mean, or (mean,); () for a local fit
+    local: LocalFit | None = None  # fit_type "local": locfit(log disp ~ log mean, weights = mean)
 
     def fit(self, base_mean: np.ndarray) -> np.ndarray:
+        if self.local is not None:
+            return np.exp(self.local.predict(np.log(base_mean)))
         if len(self.trend) == 2:
             return self.trend[0] + self.trend[1] / base_mean
         return np.full(base_mean.shape, self.trend[0])
@@ -698,7 +705,9 @@ def _run(
     check_param(
         "deseq2", "size_factors", size_factor_kind, size_factor_kind in ("ratio", "poscounts"), "'ratio' or 'poscounts'"
     )
-    check_param("deseq2", "fit_type", fit_type, fit_type in ("parametric", "mean"), "'parametric' or 'mean'")
+    check_param(
+        "deseq2", "fit_type", fit_type, fit_type in ("parametric", "local", "mean"), "'parametric', 'local' or 'mean'"
+    )
     check_param("deseq2", "alpha", alpha, isinstance(alpha, float | int) and 0 < alpha < 1, "a number in (0, 1)")
     check_param(
         "deseq2",
@@ -792,19 +801,34 @@ def _run(
                 file="counts",
             )
         trend: dict[str, Any] = {"fit_type": fit_type}
-        trend_params: tuple[float, ...]
+        trend_params: tuple[float, ...] = ()
+        local_fit: LocalFit | None = None
+        fitted = fit_type
         if fit_type == "parametric":
             try:
                 coefs = _parametric_trend(base_mean[nz][use], dge[nz][use])
             except _FitFailed as exc:
-                raise InputError(
-                    f"the parametric dispersion trend a + b/mean could not be fitted ({exc}); use --fit-type mean",
-                    file="--fit-type",
-                ) from None
-            trend["coefficients"] = coefs.tolist()
-            trend_params = (float(coefs[0]), float(coefs[1]))
-            dfit_nz = coefs[0] + coefs[1] / base_mean[nz]
-        else:
+                # DESeq2 substitutes the local regression fit, with a note
+                fitted = "local"
+                trend["note"] = (
+                    f"fitType='parametric', but the dispersion trend was not well captured by a + b/mean ({exc});"
+                    " a local regression fit was substituted, as DESeq2 does"
+                )
+            else:
+                trend["coefficients"] = coefs.tolist()
+                trend_params = (float(coefs[0]), float(coefs[1]))
+                dfit_nz = coefs[0] + coefs[1] / base_mean[nz]
+        if fitted == "local":
+            means_fit, disps_fit = base_mean[nz][use], dge[nz][use]
+            if np.all(disps_fit < _MIN_DISP * 10):
+                trend_params = (_MIN_DISP,)
+                dfit_nz = np.full(nz.sum(), _MIN_DISP)
+            else:
+                keep = disps_fit >= _MIN_DISP * 10
+                local_fit = locfit_1d(np.log(means_fit[keep]), np.log(disps_fit[keep]), weights=means_fit[keep])
+                dfit_nz = np.exp(local_fit.predict(np.log(base_mean[nz])))
+            trend["fit_type"] = "local"
+        elif fitted == "mean":
             g = dge[nz]
             mean_disp = float(_r_trimmed_mean_1d(g[g > 10 * _MIN_DISP], 0.001))
             trend["mean"] = mean_disp
@@ -818,7 +842,7 @@ def _run(
         prior_var = _prior_variance(resid[above], var_log, m, p)
         trend["disp_prior_var"] = prior_var
         trend["var_log_disp_ests"] = var_log
-        prior = _Prior(prior_var, var_log, trend_params)
+        prior = _Prior(prior_var, var_log, trend_params, local_fit)
         items = []
         start = 0
         for ch, r in zip(chunks, pass1, strict=True):
@@ -938,7 +962,10 @@ def deseq2(
     size_factors
         ``"ratio"`` (median of ratios) or ``"poscounts"``.
     fit_type
-        Dispersion trend: ``"parametric"`` or ``"mean"``.
+        Dispersion trend: ``"parametric"`` (DESeq2's ``a + b / mean``; the local fit is
+        substituted when it cannot be fitted, as DESeq2 does), ``"local"`` (R ``locfit`` of
+        log dispersion on log mean weighted by the mean, :mod:`biolake.stats.locfit`) or
+        ``"mean"``.
     alpha
         FDR level that independent filtering optimises for.
     min_replicates_for_replace
