@@ -53,11 +53,11 @@ import pyarrow as pa
 
 from biolake.errors import InputError, check_param
 from biolake.genomics.pheno import case_control, read_sample_values
-from biolake.genomics.store import Block, open_genotypes, read_block
+from biolake.genomics.store import Block, has_packed, open_genotypes, read_block
 from biolake.lake import Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.progress import NullProgress, Progress
-from biolake.stats.linreg import ERRCODES, linreg_block, linreg_prepare
+from biolake.stats.linreg import ERRCODES, PackedPrep, linreg_block, linreg_prepare, packed_prep
 from biolake.stats.logistic import FIRTH_MODES, logistic_block
 
 __all__ = ["LINEAR_COLUMNS", "LOGISTIC_COLUMNS", "MODELS", "GwasResult", "gwas", "gwas_block", "result_schema"]
@@ -81,6 +81,7 @@ LOGISTIC_COLUMNS = (
     "errcode",
 )
 _TYPES = {"pos": pa.int64(), "obs_ct": pa.int64()}
+_PACKED_BLOCK_BYTES = 8 << 20  # packed genotype bytes per block of the linear kernel (tables amortised over it)
 
 
 def result_schema(model: str) -> pa.Schema:
@@ -114,9 +115,19 @@ def gwas_block(
     x: np.ndarray,
     prep: dict[str, Any] | None = None,
     firth: str = "fallback",
+    packed_prep: PackedPrep | None = None,
 ) -> dict[str, Any]:
-    """Read one block of variants (of the analysis samples) and test every variant in it."""
-    data = read_block(block)
+    """Read one block of variants (of the analysis samples) and test every variant in it.
+
+    With ``packed_prep`` (linear model on a dataset with the 2-bit copy) the block's packed
+    rows of all samples are read and the kernel selects the analysis samples itself.
+    """
+    data = read_block(block, packed=packed_prep is not None)
+    if "packed" in data:
+        assert prep is not None
+        stats = linreg_block(None, prep, packed=data.pop("packed"), packed_prep=packed_prep)
+        data["stats"] = stats
+        return data
     dosage = data["alt_count"]
     if model == "linear":
         assert prep is not None
@@ -280,6 +291,11 @@ def gwas(
     errcodes = np.array([e or None for e in ERRCODES], dtype=object)
     sample_sel = None if samples.size == store.n_samples else samples
     kwargs: dict[str, Any] = {"model": model, "y": y, "x": x, "prep": prep, "firth": firth}
+    use_packed = model == "linear" and has_packed(store.path)
+    if use_packed:
+        # the 2-bit copy: a quarter of the bytes, no decompression; the kernel selects the samples
+        kwargs["packed_prep"] = packed_prep(prep, samples=sample_sel, n_all=store.n_samples)
+        chunk_variants = chunk_variants or _PACKED_BLOCK_BYTES // max(1, (store.n_samples + 3) // 4)
     with lake.run("genomics gwas", params=params, inputs=inputs) as run, get_backend(scheduler) as backend:
 
         def batches() -> Iterator[pa.RecordBatch]:

@@ -28,7 +28,7 @@ from biolake.errors import InputError
 from biolake.io.plink import GENOTYPE_ENCODING, GENOTYPE_ENCODING_VERSION
 from biolake.lake import DatasetInfo, Lake
 
-__all__ = ["AUTOSOME_EXCLUDED", "Block", "GenotypeStore", "open_genotypes", "read_block"]
+__all__ = ["AUTOSOME_EXCLUDED", "Block", "GenotypeStore", "has_packed", "open_genotypes", "read_block"]
 
 #: Contig names treated as non-autosomal (excluded from the per-sample F coefficient, as plink2 does).
 AUTOSOME_EXCLUDED = frozenset(
@@ -152,27 +152,41 @@ def _open_group(path: str) -> Any:
     return zarr.open_group(path, mode="r")
 
 
-def read_block(block: Block, *, annotations: bool = True) -> dict[str, Any]:
+def has_packed(path: str) -> bool:
+    """Whether the genotype dataset at ``path`` has the 2-bit ``call_genotype_packed`` copy."""
+    return "call_genotype_packed" in _open_group(path)
+
+
+def read_block(block: Block, *, annotations: bool = True, packed: bool = False) -> dict[str, Any]:
     """Read one block: ``alt_count`` (variants × samples int8, -1 missing) and variant annotations.
 
     Reads the compact ``call_alt_count`` copy when the dataset has it, else derives the
     counts from ``call_genotype``. The result holds ``start``, ``alt_count`` and
     ``contig`` (indices into the contig names); with ``annotations`` also ``pos``,
-    ``id``, ``ref`` and ``alt`` of the block.
+    ``id``, ``ref`` and ``alt`` of the block. With ``packed`` and a dataset that has
+    ``call_genotype_packed``, the result holds ``packed`` (2-bit rows of *all* samples,
+    see :func:`biolake.io.plink.pack_alt_count`; ``block.samples`` is then the caller's to
+    apply) instead of ``alt_count``.
     """
     group = _open_group(block.path)
     sl = slice(block.start, block.stop)
-    if "call_alt_count" in group:
+    if packed and "call_genotype_packed" in group:
+        counts = None
+        out_packed = np.asarray(group["call_genotype_packed"][sl])
+    elif "call_alt_count" in group:
         counts = np.asarray(group["call_alt_count"][sl])
     else:
         counts = _alt_count_from_genotype(np.asarray(group["call_genotype"][sl]))
-    if block.samples is not None:
+    if counts is not None and block.samples is not None:
         counts = np.ascontiguousarray(counts[:, block.samples])
     out: dict[str, Any] = {
         "start": block.start,
-        "alt_count": counts,
         "contig": np.asarray(group["variant_contig"][sl], dtype=np.int64),
     }
+    if counts is None:
+        out["packed"] = out_packed
+    else:
+        out["alt_count"] = counts
     if annotations:
         alleles = np.asarray(group["variant_allele"][sl], dtype=object)
         out.update(

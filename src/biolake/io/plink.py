@@ -11,6 +11,8 @@ call_genotype         variants, samples, ploidy    int8 allele indices (0 REF, 1
 call_genotype_mask    variants, samples, ploidy    bool, true where missing
 call_alt_count        variants, samples            int8 ALT allele count 0/1/2, -1 missing
                                                    (biolake's compact copy for fast kernels)
+call_genotype_packed  variants, packed_samples     uint8, 2-bit ALT counts, 4 samples per byte,
+                                                   3 missing, uncompressed (association kernels)
 variant_contig        variants                     index into ``contig_id``
 variant_position      variants                     int32 base-pair position
 variant_allele        variants, alleles            [REF, ALT] strings
@@ -60,8 +62,10 @@ __all__ = [
     "VCF_ZARR_VERSION",
     "GenotypeWriter",
     "alt_count_to_genotype",
+    "create_packed",
     "default_variant_chunk",
     "ingest_plink",
+    "pack_alt_count",
     "plink_paths",
     "variants_schema",
 ]
@@ -108,11 +112,62 @@ def _decode_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gt, mask
 
 
+@numba.njit(cache=True, nogil=True)
+def _pack_counts(counts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    n_var, n_smp = counts.shape
+    nb = (n_smp + 3) // 4
+    out = np.zeros((n_var, nb), dtype=np.uint8)
+    for i in range(n_var):
+        for j in range(n_smp):
+            c = counts[i, j]
+            code = c if 0 <= c <= 2 else 3
+            out[i, j >> 2] |= np.uint8(code << (2 * (j & 3)))
+    return out
+
+
+def pack_alt_count(alt_count: np.ndarray) -> np.ndarray:
+    """ALT allele counts (variants × samples int8) → 2-bit codes, four samples per byte.
+
+    Sample ``j`` is in byte ``j // 4`` at bits ``2·(j % 4)``; the code is the ALT count
+    (0, 1, 2) or 3 for a missing call; padding samples of the last byte are 0. This is
+    ``call_genotype_packed``, the copy the association kernels read (a quarter of the
+    bytes of ``call_alt_count``, stored without compression).
+
+    Examples
+    --------
+    >>> pack_alt_count(np.array([[0, 1, 2, -1, 2]], dtype=np.int8)).tolist()
+    [[228, 2]]
+    """
+    counts = np.ascontiguousarray(alt_count, dtype=np.int8)
+    check_param("pack_alt_count", "alt_count", counts.shape, counts.ndim == 2, "a 2-D (variants × samples) array")
+    return _pack_counts(counts)
+
+
+def create_packed(stage: ArrayStage, *, n_variants: int, n_samples: int, variant_chunk: int) -> Any:
+    """The ``call_genotype_packed`` array of a genotype stage (uncompressed: the kernels read it at memory speed)."""
+    nb = (n_samples + 3) // 4
+    arr = stage.group.create_array(
+        "call_genotype_packed",
+        shape=(n_variants, nb),
+        dtype="uint8",
+        chunks=(max(int(variant_chunk), 1), max(nb, 1)),
+        compressors=None,
+        fill_value=0,
+    )
+    arr.attrs["_ARRAY_DIMENSIONS"] = ["variants", "packed_samples"]
+    arr.attrs["description"] = "biolake: 2-bit ALT counts, 4 samples per byte (sample j at bits 2*(j % 4)), 3 = missing"
+    return arr
+
+
 def alt_count_to_genotype(alt_count: np.ndarray) -> np.ndarray:
     """ALT allele counts (variants × samples, -1 missing) → diploid allele indices (…, 2), REF before ALT."""
     counts = np.array(alt_count, dtype=np.int8, copy=True, ndmin=2)
     check_param(
-        "alt_count_to_genotype", "alt_count", counts.shape, counts.ndim == 2, "a 2-D (variants × samples) array"
+        "alt_count_to_genotype",
+        "alt_count",
+        counts.shape,
+        counts.ndim == 2,
+        "a 2-D (variants × samples) array",
     )
     return _decode_counts(counts)[0]
 
@@ -172,6 +227,7 @@ class GenotypeWriter:
         self.call_alt_count = stage.create(
             "call_alt_count", shape=(m, n), dtype="int8", chunks=(vc, max(n, 1)), dims=("variants", "samples")
         )
+        self.call_genotype_packed = create_packed(stage, n_variants=m, n_samples=n, variant_chunk=vc)
         self.variant_contig = stage.create(
             "variant_contig", shape=(m,), dtype=contig_dtype, chunks=(vc,), dims=("variants",)
         )
@@ -216,6 +272,7 @@ class GenotypeWriter:
         self.call_genotype[start:stop] = gt
         self.call_genotype_mask[start:stop] = mask
         self.call_alt_count[start:stop] = counts
+        self.call_genotype_packed[start:stop] = _pack_counts(counts)
         self.variant_contig[start:stop] = contig
         self.variant_position[start:stop] = position
         self.variant_allele[start:stop] = np.stack([np.asarray(ref, dtype=object), np.asarray(alt, dtype=object)], 1)

@@ -33,6 +33,9 @@ Missing calls
     The number of ALT alleles of a diploid call (0, 1, 2). A haploid call counts as a
     homozygous diploid one (0 or 2), as ``plink2 --vcf`` imports it; any missing allele
     (``./.``, ``./1``, ``.``) makes it -1 (missing), as ``plink2 --vcf-half-call missing``.
+``call_genotype_packed``
+    The same counts, four samples per byte (2 bits each, 3 = missing), uncompressed: what
+    the linear association kernel reads (:func:`biolake.io.plink.pack_alt_count`).
 Order
     Records must be grouped by contig and sorted by position within a contig; a position
     below the previous one of its contig, or a contig that reappears after another one,
@@ -86,7 +89,9 @@ from biolake.io.plink import (
     GENOTYPE_ENCODING,
     GENOTYPE_ENCODING_VERSION,
     VCF_ZARR_VERSION,
+    create_packed,
     default_variant_chunk,
+    pack_alt_count,
 )
 from biolake.lake import DatasetInfo, Lake, validate_name
 from biolake.lake._fs import content_hash
@@ -824,6 +829,7 @@ class _StreamWriter:
         }
         self.filled = 0
         self.has_dosage = False
+        self.packed = create_packed(stage, n_variants=0, n_samples=n, variant_chunk=vc)
 
     def append(self, part: dict[str, Any]) -> None:
         """Append the rows of ``part`` (arrays named as the Zarr arrays; ``call_dosage`` may be None)."""
@@ -859,6 +865,8 @@ class _StreamWriter:
         for k, arr in self.arrays.items():
             arr.resize((stop, *arr.shape[1:]))
             arr[start:stop] = self.buffers[k][: self.filled]
+        self.packed.resize((stop, self.packed.shape[1]))
+        self.packed[start:stop] = pack_alt_count(self.buffers["call_alt_count"][: self.filled])
         self.size = stop
         self.filled = 0
 

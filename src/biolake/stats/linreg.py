@@ -47,11 +47,14 @@ from scipy import special
 __all__ = [
     "ERRCODES",
     "LinregPrep",
+    "PackedPrep",
     "collinearity_errcodes",
     "design_stats",
     "linreg_block",
     "linreg_gwas",
     "linreg_prepare",
+    "packed_lanes",
+    "packed_prep",
 ]
 
 #: Error codes as plink2 prints them (index 0: no error).
@@ -176,18 +179,204 @@ def _scan(dosage: np.ndarray, wt: np.ndarray, x: np.ndarray) -> tuple[Any, ...]:
     return n_miss, gsum, gg, gmin, gmax, prod, a, c, yy, xs, xss
 
 
-def design_stats(dosage: np.ndarray, prep: LinregPrep, *, check_collinearity: bool = True) -> dict[str, np.ndarray]:
+_LANES = 16  # lanes summed per pass of the packed kernel (four AVX2 registers of doubles)
+_GROUP_BATCH = 8  # byte columns (4 samples each) whose tables are built together
+
+
+def packed_lanes(prep: LinregPrep, samples: np.ndarray | None, n_all: int) -> np.ndarray:
+    """Per sample of the packed rows and 2-bit code, the values summed by :func:`_scan_packed`.
+
+    ``lanes[i, c, l]`` for sample ``i`` (index into all ``n_all`` samples of the packed
+    rows) and code ``c`` (ALT count 0–2, 3 missing): ``c·w_l(i)`` for the ``p + 1`` rows of
+    ``wt``, then ``c``, ``c²`` and the missing indicator; zero for samples outside the
+    analysis (``samples`` = the analysis samples' indices, in ``prep`` order).
+    """
+    wt = prep["wt"]
+    pw = wt.shape[0]
+    n_lanes = pw + 3
+    width = -(-n_lanes // _LANES) * _LANES
+    idx = np.arange(n_all) if samples is None else np.asarray(samples, dtype=np.int64)
+    lanes = np.zeros((n_all + 3, 4, width))
+    codes = np.arange(3, dtype=np.float64)
+    lanes[idx, :3, :pw] = codes[None, :, None] * wt.T[:, None, :]
+    lanes[idx, :3, pw] = codes
+    lanes[idx, :3, pw + 1] = codes * codes
+    lanes[idx, 3, pw + 2] = 1.0
+    return lanes
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_packed(
+    packed: np.ndarray, lanes: np.ndarray, pw: int, wt_full: np.ndarray, x_full: np.ndarray, incl: np.ndarray
+) -> tuple[Any, ...]:  # pragma: no cover - compiled
+    """:func:`_scan` on 2-bit packed rows (four samples per byte, see :func:`biolake.io.plink.pack_alt_count`).
+
+    Per byte column, a 256-entry table holds the lane values of every combination of its
+    four samples' codes (built from pairs: 2 × 16 entries, then 256), so each variant adds
+    one table row per byte — a quarter of the additions of the per-sample products, with
+    no decoding. Missing calls (counted in a lane) are then visited sample by sample for
+    the corrections of :func:`_scan`.
+    """
+    m, nb = packed.shape
+    width = lanes.shape[2]
+    p = pw - 1
+    sums = np.zeros((m, width))
+    tables = np.empty((_GROUP_BATCH, 256, _LANES))
+    pair_lo = np.empty((16, _LANES))
+    pair_hi = np.empty((16, _LANES))
+    for lb in range(0, width, _LANES):
+        for j0 in range(0, nb, _GROUP_BATCH):
+            gcount = min(_GROUP_BATCH, nb - j0)
+            for g in range(gcount):
+                base = 4 * (j0 + g)
+                for c0 in range(4):
+                    for c1 in range(4):
+                        for ln in range(_LANES):
+                            pair_lo[c0 + 4 * c1, ln] = lanes[base, c0, lb + ln] + lanes[base + 1, c1, lb + ln]
+                            pair_hi[c0 + 4 * c1, ln] = lanes[base + 2, c0, lb + ln] + lanes[base + 3, c1, lb + ln]
+                for b in range(256):
+                    for ln in range(_LANES):
+                        tables[g, b, ln] = pair_lo[b & 15, ln] + pair_hi[b >> 4, ln]
+            for v in range(m):
+                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+                a8 = a9 = a10 = a11 = a12 = a13 = a14 = a15 = 0.0
+                for g in range(gcount):
+                    t = tables[g, packed[v, j0 + g]]
+                    a0 += t[0]
+                    a1 += t[1]
+                    a2 += t[2]
+                    a3 += t[3]
+                    a4 += t[4]
+                    a5 += t[5]
+                    a6 += t[6]
+                    a7 += t[7]
+                    a8 += t[8]
+                    a9 += t[9]
+                    a10 += t[10]
+                    a11 += t[11]
+                    a12 += t[12]
+                    a13 += t[13]
+                    a14 += t[14]
+                    a15 += t[15]
+                row = sums[v]
+                row[lb + 0] += a0
+                row[lb + 1] += a1
+                row[lb + 2] += a2
+                row[lb + 3] += a3
+                row[lb + 4] += a4
+                row[lb + 5] += a5
+                row[lb + 6] += a6
+                row[lb + 7] += a7
+                row[lb + 8] += a8
+                row[lb + 9] += a9
+                row[lb + 10] += a10
+                row[lb + 11] += a11
+                row[lb + 12] += a12
+                row[lb + 13] += a13
+                row[lb + 14] += a14
+                row[lb + 15] += a15
+    n_miss = np.zeros(m, dtype=np.int64)
+    gsum = np.zeros(m)
+    gg = np.zeros(m)
+    gmin = np.zeros(m, dtype=np.int8)
+    gmax = np.ones(m, dtype=np.int8)
+    prod = np.zeros((m, pw))
+    a = np.zeros((m, p, p))
+    c = np.zeros((m, p))
+    yy = np.zeros(m)
+    xs = np.zeros((m, p))
+    xss = np.zeros((m, p))
+    n_incl = 0
+    for i in range(incl.shape[0]):
+        n_incl += incl[i]
+    for v in range(m):
+        for s in range(pw):
+            prod[v, s] = sums[v, s]
+        gsum[v] = sums[v, pw]
+        gg[v] = sums[v, pw + 1]
+        nm = np.int64(sums[v, pw + 2] + 0.5)
+        n_miss[v] = nm
+        obs = n_incl - nm
+        if obs == 0:
+            gmin[v], gmax[v] = 3, -1  # no call at all
+        elif obs * gg[v] == gsum[v] * gsum[v]:
+            gmax[v] = 0  # one genotype value only: constant
+        if nm == 0:
+            continue
+        for j in range(nb):
+            bt = packed[v, j]
+            mk = bt & (bt >> 1) & 0x55
+            if mk == 0:
+                continue
+            for k in range(4):
+                if (mk >> (2 * k)) & 1:
+                    i = 4 * j + k
+                    if not incl[i]:
+                        continue
+                    ri = wt_full[p, i]
+                    yy[v] += ri * ri
+                    for s in range(p):
+                        qs = wt_full[s, i]
+                        c[v, s] += qs * ri
+                        xs[v, s] += x_full[i, s]
+                        xss[v, s] += x_full[i, s] * x_full[i, s]
+                        for t in range(s + 1):
+                            a[v, s, t] += qs * wt_full[t, i]
+        for s in range(p):
+            for t in range(s):
+                a[v, t, s] = a[v, s, t]
+    return n_miss, gsum, gg, gmin, gmax, prod, a, c, yy, xs, xss
+
+
+class PackedPrep:
+    """What the packed kernel needs once per trait and sample set (see :func:`packed_prep`)."""
+
+    def __init__(self, prep: LinregPrep, samples: np.ndarray | None, n_all: int) -> None:
+        wt, x = prep["wt"], prep["x"]
+        idx = np.arange(n_all) if samples is None else np.asarray(samples, dtype=np.int64)
+        self.n_all = n_all
+        self.lanes = packed_lanes(prep, samples, n_all)
+        self.wt_full = np.zeros((wt.shape[0], n_all + 3))
+        self.wt_full[:, idx] = wt
+        self.x_full = np.zeros((n_all + 3, x.shape[1]))
+        self.x_full[idx] = x
+        self.incl = np.zeros(n_all + 3, dtype=np.bool_)
+        self.incl[idx] = True
+
+
+def packed_prep(prep: LinregPrep, *, samples: np.ndarray | None, n_all: int) -> PackedPrep:
+    """Lane tables and full-width weights for :func:`linreg_block` on packed rows of ``n_all`` samples."""
+    return PackedPrep(prep, samples, n_all)
+
+
+def design_stats(
+    dosage: np.ndarray | None,
+    prep: LinregPrep,
+    *,
+    check_collinearity: bool = True,
+    packed: np.ndarray | None = None,
+    packed_prep: PackedPrep | None = None,
+) -> dict[str, np.ndarray]:
     """Per-variant sufficient statistics of ``[X, g]`` on each variant's called samples, and error codes.
 
     Returns ``obs``, ``gsum``, ``s_gg`` (residual sum of squares of ``g`` on ``X``),
     ``s_gy``, ``s_yy`` (as the module docstring) and ``errcode`` (constant genotype, too
-    few samples, plink2's ``max-corr``/``vif`` checks).
+    few samples, plink2's ``max-corr``/``vif`` checks). The genotypes are ``dosage`` (int8
+    ALT counts of the analysis samples, −1 missing) or ``packed`` rows of all samples with
+    their :func:`packed_prep`.
     """
     q, rr, x, rmat = prep["q"], prep["rr"], prep["x"], prep["rmat"]
-    dosage = np.ascontiguousarray(dosage, dtype=np.int8)
-    m, n = dosage.shape
     p = q.shape[1]
-    n_miss, gsum, gg, gmin, gmax, prod, a_corr, c_corr, yy_corr, xs_corr, xss_corr = _scan(dosage, prep["wt"], x)
+    if packed is not None:
+        assert packed_prep is not None
+        pk = np.ascontiguousarray(packed, dtype=np.uint8)
+        m, n = pk.shape[0], x.shape[0]
+        scan = _scan_packed(pk, packed_prep.lanes, p + 1, packed_prep.wt_full, packed_prep.x_full, packed_prep.incl)
+    else:
+        dosage = np.ascontiguousarray(dosage, dtype=np.int8)
+        m, n = dosage.shape
+        scan = _scan(dosage, prep["wt"], x)
+    n_miss, gsum, gg, gmin, gmax, prod, a_corr, c_corr, yy_corr, xs_corr, xss_corr = scan
     b, gy = prod[:, :p], prod[:, p]
     obs = n - n_miss
     theta = b.copy()  # A⁻¹b: the coefficients of g on Q within the variant's samples
@@ -262,13 +451,22 @@ def collinearity_errcodes(
     return err
 
 
-def linreg_block(dosage: np.ndarray, prep: LinregPrep, *, check_collinearity: bool = True) -> dict[str, np.ndarray]:
+def linreg_block(
+    dosage: np.ndarray | None,
+    prep: LinregPrep,
+    *,
+    check_collinearity: bool = True,
+    packed: np.ndarray | None = None,
+    packed_prep: PackedPrep | None = None,
+) -> dict[str, np.ndarray]:
     """Statistics of every variant (row) of ``dosage`` (int8 ALT counts, −1 missing; samples as in ``prep``).
 
-    Returns ``a1_freq``, ``obs_ct``, ``beta``, ``se``, ``stat`` (t), ``p`` and ``errcode``
-    (indices into :data:`ERRCODES`).
+    Or of ``packed`` 2-bit rows of all samples (:func:`biolake.io.plink.pack_alt_count`)
+    with their :func:`packed_prep` (which selects the analysis samples); the numbers are
+    the same to rounding. Returns ``a1_freq``, ``obs_ct``, ``beta``, ``se``, ``stat`` (t),
+    ``p`` and ``errcode`` (indices into :data:`ERRCODES`).
     """
-    d = design_stats(dosage, prep, check_collinearity=check_collinearity)
+    d = design_stats(dosage, prep, check_collinearity=check_collinearity, packed=packed, packed_prep=packed_prep)
     obs, err = d["obs"], d["errcode"]
     df = obs - prep["q"].shape[1] - 1
     with np.errstate(divide="ignore", invalid="ignore"):
