@@ -228,6 +228,7 @@ def open_counts(
     fill_gaps: bool = False,
     lake: Any = None,
     function: str = "open_counts",
+    extra_cols: Sequence[str] = (),
 ) -> CountSource:
     """Open a long count table for streaming by series (see the module docstring).
 
@@ -253,6 +254,9 @@ def open_counts(
         The lake holding ``lake:NAME`` datasets.
     function
         Name of the public function, for parameter error messages.
+    extra_cols
+        Further columns carried along, renamed ``__bl_extra_0``, ``__bl_extra_1``, … in the
+        streamed chunks (e.g. imported cases beside the local counts).
 
     Returns
     -------
@@ -269,6 +273,7 @@ def open_counts(
         if date_col is None:
             date_col = next((c for c in ("date", "week") if c in types), None)
         needed = [*by, count_col] + ([date_col] if date_col is not None else [])
+        needed += list(extra_cols)
         for col in needed:
             if col not in types:
                 raise InputError(f"no column {col!r} (columns: {', '.join(types)})", file=source)
@@ -288,6 +293,7 @@ def open_counts(
             freq, week_style = _resolve_freq(con, src, date_col, types[date_col], freq, source)
         keys = ", ".join(_quote_ident(k) for k in by)
         count = _quote_ident(count_col)
+        count = "".join(f"{_quote_ident(c)} AS __bl_extra_{i}, " for i, c in enumerate(extra_cols)) + count
         if date_col is None:
             part = f"PARTITION BY {keys} " if by else ""
             numbered = f"SELECT *, row_number() OVER () AS __bl_row FROM {src}"
