@@ -87,3 +87,7 @@ def substructure_command(
 from biolake.cli.trial import app as _trial_app  # noqa: E402  (registers "discovery trial …")
 
 app.add_typer(_trial_app, name="trial")
+
+from biolake.cli.targets import targets_command  # noqa: E402  (registers "discovery targets")
+
+app.command("targets")(targets_command)
