@@ -84,6 +84,7 @@ def surveil(
     )
     say(f"wrote {out} (dataset {name}, run {run_id})", quiet=quiet)
 
+
 from biolake.cli.rt import rt_command  # noqa: E402
 
 app.command("rt")(rt_command)

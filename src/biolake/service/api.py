@@ -8,18 +8,20 @@ answered by the handlers of :mod:`biolake.service.app`: an
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from biolake.errors import InputError
 from biolake.io import ingest_table
 from biolake.lake import DatasetInfo, Lake, validate_name
+from biolake.service.analyses import PathRules, analyses, get_analysis
 from biolake.service.config import ServiceConfig
 from biolake.service.datasets import (
     UploadReceiver,
@@ -31,6 +33,7 @@ from biolake.service.datasets import (
     stream_parquet,
     table_schema,
 )
+from biolake.service.jobs import JOB_STATUSES, JobStore
 from biolake.service.sql import MAX_QUERY_CHARS, QueryResult, jsonable, run_read_only
 
 __all__ = ["REPORT_CSP", "router"]
@@ -346,3 +349,173 @@ def show_run(run_id: str, request: Request) -> dict[str, Any]:
 def run_report(run_id: str, request: Request) -> HTMLResponse:
     """The self-contained HTML report of a run."""
     return run_report_response(lake_of(request), run_id)
+
+
+# ----------------------------------------------------------------------------- jobs
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_OUT_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
+_LOG_TAIL = 256 * 1024
+
+
+class JobIn(BaseModel):
+    """A job to run: an analysis (see ``GET /api/analyses``) and its parameters."""
+
+    analysis: str = Field(max_length=200, description="Analysis name, e.g. 'publichealth.surveil'.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters, as the analysis's schema says.")
+
+
+class JobOut(BaseModel):
+    """A job and how it is going."""
+
+    id: str
+    analysis: str
+    params: dict[str, Any]
+    status: str = Field(description="queued, running, succeeded, failed or cancelled.")
+    progress: float = Field(description="0 to 1.")
+    task: str | None = Field(description="What the job is doing now (its progress task).")
+    error: str | None = Field(description="Why it failed: one line.")
+    outputs: list[str] = Field(description="Datasets the job wrote to the lake.")
+    run_id: str | None = Field(description="The (last) run the job recorded in the lake.")
+    run_ids: list[str]
+    created: str
+    started: str | None
+    ended: str | None
+    attempts: int
+    cancel_requested: bool
+
+
+def jobs_of(request: Request) -> JobStore:
+    """The service's job queue file."""
+    return request.app.state.jobs
+
+
+def job_or_404(request: Request, job_id: str) -> dict[str, Any]:
+    """A job by id: 404 if the id is malformed or unknown."""
+    job = jobs_of(request).get(job_id) if _JOB_ID.match(job_id) else None
+    if job is None:
+        raise HTTPException(404, f"no job with id {job_id[:64]!r}")
+    return job
+
+
+def submit_job(request: Request, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate an analysis's parameters and queue it: 404 for an unknown analysis, 422 for bad params."""
+    analysis = get_analysis(name)
+    if analysis is None:
+        raise HTTPException(404, f"no analysis named {name[:200]!r} (see GET /api/analyses)")
+    values = analysis.validate(params)
+    store = jobs_of(request)
+    job_id = store.new_id()
+    rules = PathRules(lake_of(request).root, store.job_dir(job_id), config_of(request).job_data_dirs or ())
+    arguments = analysis.arguments(values, rules)
+    return store.submit(analysis.name, values, analysis.module, arguments, job_id=job_id, aliases=rules.shown)
+
+
+def job_files(request: Request, job_id: str) -> list[dict[str, Any]]:
+    """The files a job wrote to its ``out/`` directory."""
+    out = jobs_of(request).job_dir(job_id) / "out"
+    if not out.is_dir():
+        return []
+    return [{"name": f.name, "bytes": f.stat().st_size} for f in sorted(out.iterdir()) if f.is_file()]
+
+
+def job_log_text(request: Request, job_id: str, *, tail: int = _LOG_TAIL) -> str:
+    """The end of a job's log (its stdout and stderr), at most ``tail`` bytes; server paths are
+    shown as the client gave them (the job's directory as ``.``, the lake as ``LAKE``)."""
+    store = jobs_of(request)
+    path = store.log_path(job_id)
+    if not path.exists():
+        return ""
+    with open(path, "rb") as fh:
+        size = path.stat().st_size
+        fh.seek(max(0, size - tail))
+        text = fh.read().decode("utf-8", "replace")
+    row = store.internal(job_id) or {}
+    aliases = json.loads(row.get("aliases") or "{}")
+    for server_path, given in sorted(aliases.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(server_path, given)
+    job_dir = str(store.job_dir(job_id))
+    return text.replace(job_dir + "/", "").replace(job_dir, ".").replace(str(store.lake_root), "LAKE")
+
+
+@router.get("/analyses", tags=["jobs"], responses=_ERRORS)
+def list_analyses() -> list[dict[str, Any]]:
+    """Every analysis a job may run (the CLI's commands), with its parameters' JSON schema."""
+    return [a.to_dict() for a in analyses().values()]
+
+
+@router.get("/analyses/{name}", tags=["jobs"], responses=_ERRORS)
+def show_analysis(name: str) -> dict[str, Any]:
+    """One analysis and its parameters' JSON schema."""
+    analysis = get_analysis(name)
+    if analysis is None:
+        raise HTTPException(404, f"no analysis named {name[:200]!r}")
+    return analysis.to_dict()
+
+
+@router.post("/jobs", tags=["jobs"], status_code=202, response_model=JobOut, responses=_ERRORS)
+def create_job(body: JobIn, request: Request) -> dict[str, Any]:
+    """Queue a job: ``{"analysis": "NAME", "params": {…}}`` → 202 with the job (``id``, ``status``…).
+
+    The parameters are checked against the analysis's schema and the path rule (outputs
+    are plain file names; input files come from the allowed data directories); a bad
+    parameter is answered 422 with one line, an unknown analysis 404.
+    """
+    return submit_job(request, body.analysis, body.params)
+
+
+@router.get("/jobs", tags=["jobs"], response_model=list[JobOut], responses=_ERRORS)
+def list_jobs(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Newest first, at most this many.")] = 100,
+    status: Annotated[str | None, Query(description="Only jobs of this status.")] = None,
+) -> list[dict[str, Any]]:
+    """Jobs, newest first."""
+    if status is not None and status not in JOB_STATUSES:
+        raise InputError(f"unknown status {status!r}: use one of {', '.join(JOB_STATUSES)}", file="status")
+    return jobs_of(request).list(limit=limit, status=status)
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobOut, responses=_ERRORS)
+def show_job(job_id: str, request: Request) -> dict[str, Any]:
+    """One job: status, progress (0–1), error (one line), outputs (datasets) and run ids."""
+    return job_or_404(request, job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel", tags=["jobs"], response_model=JobOut, responses={**_ERRORS, 409: {"model": ErrorOut}}
+)
+def cancel_job(job_id: str, request: Request) -> JSONResponse:
+    """Cancel a job: a queued one at once (200, ``cancelled``); a running one's process group
+    is killed by its worker (202, ``cancel_requested``); a finished one answers 409."""
+    job = job_or_404(request, job_id)
+    if job["status"] not in ("queued", "running"):
+        raise HTTPException(409, f"job {job_id} has already ended ({job['status']})")
+    job = jobs_of(request).request_cancel(job_id) or job
+    return JSONResponse(job, status_code=200 if job["status"] == "cancelled" else 202)
+
+
+@router.get("/jobs/{job_id}/logs", tags=["jobs"], response_class=PlainTextResponse, responses=_ERRORS)
+def job_logs(
+    job_id: str,
+    request: Request,
+    tail: Annotated[int, Query(ge=1, le=16 << 20, description="Bytes from the end of the log.")] = _LOG_TAIL,
+) -> PlainTextResponse:
+    """The job's log: what its process wrote to stdout and stderr (the end of it)."""
+    job_or_404(request, job_id)
+    return PlainTextResponse(job_log_text(request, job_id, tail=tail))
+
+
+@router.get("/jobs/{job_id}/files", tags=["jobs"], responses=_ERRORS)
+def list_job_files(job_id: str, request: Request) -> list[dict[str, Any]]:
+    """The output files of a job (its ``out`` parameters), by name and size."""
+    job_or_404(request, job_id)
+    return job_files(request, job_id)
+
+
+@router.get("/jobs/{job_id}/files/{name}", tags=["jobs"], responses=_ERRORS)
+def job_file(job_id: str, name: str, request: Request) -> FileResponse:
+    """Download one output file of a job."""
+    job_or_404(request, job_id)
+    if not _OUT_FILE.match(name) or name not in {f["name"] for f in job_files(request, job_id)}:
+        raise HTTPException(404, f"job {job_id} has no output file {name[:200]!r}")
+    return FileResponse(jobs_of(request).job_dir(job_id) / "out" / name, filename=name)

@@ -5,8 +5,10 @@ Layout of the app:
 * ``/api/…`` — the REST API (:mod:`biolake.service.api`), OpenAPI at ``/openapi.json``;
 * ``/docs`` — Swagger UI, its JavaScript and CSS served by the app from the
   ``swagger-ui-bundle-v2`` package (Apache-2.0), no CDN;
-* ``/``, ``/datasets``, ``/runs``, ``/sql``, ``/login`` — the web pages
+* ``/``, ``/datasets``, ``/runs``, ``/jobs``, ``/sql``, ``/login`` — the web pages
   (:mod:`biolake.service.pages`);
+* the job queue (:mod:`biolake.service.jobs`): its workers start and stop with the app
+  (lifespan) when ``config.workers`` > 0;
 * ``/static/…`` — the pages' own CSS and the docs' initializer script.
 
 Every request passes :class:`biolake.service.security.Guard` (auth, host/origin checks,
@@ -24,8 +26,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ from biolake.errors import InputError
 from biolake.service import api, pages
 from biolake.service.config import ServiceConfig
 from biolake.service.datasets import ServiceLake, UploadTooLarge
+from biolake.service.jobs import JobQueue, JobStore
 from biolake.service.security import Guard
 from biolake.service.sql import QueryError, QueryRefused
 
@@ -93,16 +98,35 @@ def create_app(config: ServiceConfig) -> FastAPI:
     fastapi.FastAPI
         An ASGI app; serve it with uvicorn (``biolake serve`` does).
     """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Start the job workers (``config.workers``) with the server, stop them with it."""
+        queue = None
+        if config.workers > 0:
+            queue = JobQueue(
+                app.state.lake.root, workers=config.workers, retry=config.job_retry, job_memory=config.job_memory
+            ).start()
+        app.state.job_queue = queue
+        try:
+            yield
+        finally:
+            if queue is not None:
+                queue.stop()
+
     app = FastAPI(
         title="biolake",
         version=__version__,
-        description="The biolake lake over HTTP: datasets, read-only SQL, runs and their reports.",
+        description="The biolake lake over HTTP: datasets, read-only SQL, jobs, runs and their reports.",
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.config = config
     app.state.lake = ServiceLake.open(config.lake)
+    app.state.jobs = JobStore(app.state.lake.root)
+    app.state.job_queue = None
     app.state.sql_slots = threading.BoundedSemaphore(max(1, config.sql_concurrency))
 
     @app.exception_handler(InputError)

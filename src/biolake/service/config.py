@@ -64,6 +64,16 @@ class ServiceConfig:
     session_secret
         Key signing the browser session cookies (random per process by default, so
         sessions end when the server restarts).
+    workers
+        Job worker processes started with the app (0: jobs are queued but none runs;
+        see :mod:`biolake.service.jobs`).
+    job_retry
+        Run a job once more when its worker process died while running it.
+    job_memory
+        Address-space limit of one job's process in bytes (``RLIMIT_AS``), or None.
+    job_data_dirs
+        Directories job input files may come from (besides ``LAKE/jobs``); default
+        ``LAKE/uploads``. See :mod:`biolake.service.analyses` for the path rule.
     """
 
     lake: Path
@@ -77,11 +87,18 @@ class ServiceConfig:
     preview_max_rows: int = 1_000
     allowed_hosts: tuple[str, ...] | None = None
     session_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+    workers: int = 0
+    job_retry: bool = False
+    job_memory: int | None = None
+    job_data_dirs: tuple[Path, ...] | None = None
 
     def __post_init__(self) -> None:
         self.lake = Path(self.lake)
         self.tokens = tuple(t for t in self.tokens if t)
         self.read_tokens = tuple(t for t in self.read_tokens if t)
+        if self.job_data_dirs is None:
+            self.job_data_dirs = (self.lake / "uploads",)
+        self.job_data_dirs = tuple(Path(d) for d in self.job_data_dirs)
         for token in (*self.tokens, *self.read_tokens):
             if len(token) < _MIN_TOKEN_CHARS or token != token.strip():
                 raise InputError(

@@ -3,7 +3,9 @@
 Pages: ``/`` (home: datasets and recent runs), ``/datasets`` (with a name filter),
 ``/datasets/NAME`` (schema, paged preview, downloads), ``/runs``, ``/runs/ID`` (the
 record and its report in a sandboxed frame), ``/sql`` (a query box and a results
-table), ``/login`` and ``/logout``. Every piece of data is HTML-escaped by Jinja2.
+table), ``/jobs`` (live list), ``/jobs/new`` (launch form generated from an analysis's
+parameter schema), ``/jobs/ID`` (status, progress, outputs, log, cancel), ``/login``
+and ``/logout``. Every piece of data is HTML-escaped by Jinja2.
 """
 
 from __future__ import annotations
@@ -19,15 +21,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from biolake import __version__
 from biolake.errors import BiolakeError, InputError
+from biolake.service.analyses import Analysis, analyses, get_analysis
 from biolake.service.api import (
     check_run_id,
     config_of,
     download_response,
+    job_file,
+    job_files,
+    job_log_text,
+    job_or_404,
+    jobs_of,
     lake_of,
     preview_page,
     run_record,
     run_report_response,
     run_sql,
+    submit_job,
     table_info,
 )
 from biolake.service.datasets import dataset_dict
@@ -232,3 +241,134 @@ def page_error(request: Request, exc: BaseException, status: int) -> HTMLRespons
     """An error answered as a page (for requests made by a browser)."""
     message = str(exc) if isinstance(exc, BiolakeError) else getattr(exc, "detail", "error")
     return _error_page(request, status, str(message))
+
+
+# ----------------------------------------------------------------------------- jobs
+_JOB_LOG_TAIL = 64 * 1024
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, partial: Annotated[int, Query(ge=0, le=1)] = 0) -> HTMLResponse:
+    """The latest jobs; ``partial=1``: only the live table (the page's script re-fetches it)."""
+    jobs = jobs_of(request).list(limit=200)
+    active = any(j["status"] in ("queued", "running") for j in jobs)
+    template = "jobs_table.html" if partial else "jobs.html"
+    return render(request, template, title="Jobs", jobs=jobs, active=active)
+
+
+def _form_fields(analysis: Analysis, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The launch form's fields, from the analysis's JSON schema."""
+    schema = analysis.schema()
+    props, required = schema.get("properties", {}), set(schema.get("required", []))
+    fields = []
+    for name, prop in props.items():
+        options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"] or [prop]
+        first = options[0]
+        kind = first.get("type", "string")
+        choices = first.get("enum")
+        if choices is None and "const" in first:
+            choices = [o["const"] for o in options if "const" in o]
+        fields.append(
+            {
+                "name": name,
+                "kind": "choice" if choices else kind,
+                "choices": choices or [],
+                "required": name in required,
+                "value": values.get(name, prop.get("default")),
+                "help": prop.get("description") or "",
+                "role": prop.get("x-role", "value"),
+            }
+        )
+    return fields
+
+
+def _new_job_page(
+    request: Request, analysis: Analysis | None, *, values: dict[str, Any], error: str | None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "jobs_new.html",
+        status_code=status,
+        title="Launch a job",
+        analyses=list(analyses().values()),
+        analysis=analysis,
+        fields=_form_fields(analysis, values) if analysis else [],
+        error=error,
+    )
+
+
+@router.get("/jobs/new", response_class=HTMLResponse)
+def new_job_page(request: Request, analysis: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    """The launch form of an analysis (or the list to choose one from)."""
+    chosen = get_analysis(analysis) if analysis else None
+    if analysis and chosen is None:
+        return _error_page(request, 404, f"no analysis named {analysis!r}")
+    return _new_job_page(request, chosen, values={}, error=None)
+
+
+def _params_from_form(analysis: Analysis, form: dict[str, list[str]]) -> dict[str, Any]:
+    """Form fields → JSON parameters: empty fields are left out, checkboxes are booleans, lists one per line."""
+    params: dict[str, Any] = {}
+    for spec in analysis.params:
+        raw = form.get(spec.name)
+        if spec.flag:
+            if raw or spec.default is True:  # an unchecked box is the flag's default, left unset
+                params[spec.name] = bool(raw)
+            continue
+        if not raw:
+            continue
+        if spec.multiple:
+            items = [line.strip() for value in raw for line in value.splitlines() if line.strip()]
+            if items:
+                params[spec.name] = items
+        elif raw[0].strip() != "":
+            params[spec.name] = raw[0].strip()
+    return params
+
+
+@router.post("/jobs", response_class=HTMLResponse)
+async def submit_job_page(request: Request) -> Response:
+    """Launch the job of the form; on success go to its page, else show the form with the error (422)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _FORM_LIMIT:
+            raise InputError(f"the form is larger than {_FORM_LIMIT} bytes", file="form")
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    name = (form.pop("_analysis", [""]) or [""])[0]
+    analysis = get_analysis(name)
+    if analysis is None:
+        return _error_page(request, 404, f"no analysis named {name!r}")
+    params = _params_from_form(analysis, form)
+    try:
+        job = await run_in_threadpool(submit_job, request, analysis.name, params)
+    except InputError as exc:
+        return _new_job_page(request, analysis, values=params, error=str(exc), status=422)
+    return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: str, request: Request, partial: Annotated[int, Query(ge=0, le=1)] = 0) -> HTMLResponse:
+    """One job: status, progress, outputs, runs, log; ``partial=1``: only the live part."""
+    job = job_or_404(request, job_id)
+    log = job_log_text(request, job_id, tail=_JOB_LOG_TAIL)
+    context = {"job": job, "files": job_files(request, job_id), "log": log}
+    template = "jobs_detail_live.html" if partial else "jobs_detail.html"
+    return render(request, template, title=f"Job {job_id[:12]}", **context)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job_page(job_id: str, request: Request) -> Response:
+    """The job page's cancel button."""
+    job = job_or_404(request, job_id)
+    if job["status"] in ("queued", "running"):
+        jobs_of(request).request_cancel(job_id)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}/files/{name}")
+def job_file_page(job_id: str, name: str, request: Request) -> Response:
+    """An output file of a job (the job page's links)."""
+    return job_file(job_id, name, request)
