@@ -118,3 +118,8 @@ def main(argv: list[str] | None = None) -> None:
 def _error(line: str) -> None:
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+from biolake.cli import proteomics as _proteomics  # noqa: E402  (registers 'genomics proteomics')
+
+genomics.app.command("proteomics")(_proteomics.proteomics_command)

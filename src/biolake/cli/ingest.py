@@ -128,3 +128,8 @@ def images(
         progress=progress(quiet),
     )
     say(f"ingested {info.n_rows} image volume(s) as {name} and {info.name} (run {info.run_id})", quiet=quiet)
+
+
+from biolake.cli.proteomics import ingest_proteomics as _ingest_proteomics  # noqa: E402
+
+app.command("proteomics")(_ingest_proteomics)
