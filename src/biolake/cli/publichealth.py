@@ -21,7 +21,11 @@ def surveil(
     counts: Annotated[str, typer.Argument(help="Counts in long format: a CSV/TSV/Parquet file or lake:NAME.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Result file (.parquet, .csv or .tsv), also registered.")],
     method: Annotated[
-        str, typer.Option(help="ears-c1, ears-c2, ears-c3 (R surveillance::earsC C1/C2/C3) or cusum (R cusum).")
+        str,
+        typer.Option(
+            help="ears-c1, ears-c2, ears-c3 (R surveillance::earsC C1/C2/C3), cusum (R cusum) or farrington "
+            "(R farringtonFlexible)."
+        ),
     ] = "ears-c1",
     by: Annotated[str | None, typer.Option(help="Series key columns, comma-separated (e.g. disease,region).")] = None,
     date_col: Annotated[
@@ -34,7 +38,8 @@ def surveil(
     ] = "auto",
     fill_gaps: Annotated[bool, typer.Option("--fill-gaps", help="Count missing time points as zeros.")] = False,
     alpha: Annotated[
-        float | None, typer.Option(help="Type I error rate [default: 0.001 for C1/C2, 0.025 for C3, as R].")
+        float | None,
+        typer.Option(help="Type I error rate [default: 0.001 for C1/C2, 0.025 for C3, 0.05 for farrington, as R]."),
     ] = None,
     baseline: Annotated[int, typer.Option(help="Baseline length (R's baseline).")] = 7,
     min_sigma: Annotated[float, typer.Option(help="Minimum baseline sigma (R's minSigma).")] = 0.0,
@@ -47,17 +52,52 @@ def surveil(
         float | None, typer.Option("--m", help="CUSUM: in-control mean [default: mean before --range-start].")
     ] = None,
     trans: Annotated[str, typer.Option(help="CUSUM: standard or rossi.")] = "standard",
+    b: Annotated[int, typer.Option("--b", help="Farrington: years back (R's b).")] = 5,
+    w: Annotated[int, typer.Option("--w", help="Farrington: half-width of the reference windows (R's w).")] = 3,
+    no_periods: Annotated[int, typer.Option(help="Farrington: blocks per year, windows included (R's noPeriods).")] = 1,
+    weights_threshold: Annotated[
+        float, typer.Option(help="Farrington: Anscombe residual above which a point is down-weighted.")
+    ] = 2.58,
+    past_weeks_not_included: Annotated[
+        int | None, typer.Option(help="Farrington: recent points left out of the fit [default: w].")
+    ] = None,
+    p_threshold_trend: Annotated[
+        float, typer.Option(help="Farrington: p-value below which the time trend is kept.")
+    ] = 0.05,
+    threshold_method: Annotated[
+        str, typer.Option(help="Farrington: delta, nbPlugin or muan (R's thresholdMethod).")
+    ] = "delta",
+    pow_trans: Annotated[
+        str, typer.Option(help="Farrington (delta): power transformation 2/3, 1/2 or none (R's powertrans).")
+    ] = "2/3",
+    trend: Annotated[bool, typer.Option("--trend/--no-trend", help="Farrington: fit a time trend.")] = True,
+    reweight: Annotated[
+        bool, typer.Option("--reweight/--no-reweight", help="Farrington: down-weight past outbreaks.")
+    ] = True,
+    limit54: Annotated[
+        str, typer.Option(help="Farrington: CASES,WEEKS — alarm only with >= CASES in the last WEEKS points.")
+    ] = "5,4",
+    population_col: Annotated[
+        str | None, typer.Option(help="Farrington: population column, an offset log(population).")
+    ] = None,
     chunk_series: Annotated[int, typer.Option(help="Series per chunk of work.")] = 2_000,
     scheduler: SchedulerOpt = None,
     lake: LakeOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Flag aberrant counts in every series at once (EARS C1/C2/C3, CUSUM; as R surveillance).
+    """Flag aberrant counts in every series at once (EARS C1/C2/C3, CUSUM, Farrington; as R surveillance).
 
-    Writes one row per series and monitored time point: the series keys, the time
-    column, count, expected, upper_bound, alarm, score (and sigma for EARS).
+    Writes one row per series and monitored time point: the series keys, date (the time
+    point; the 1-based row number without a time column), count, expected, upper_bound,
+    alarm, score (and sigma for EARS; pvalue, phi, trend for Farrington).
     """
+    from biolake.errors import InputError
     from biolake.publichealth.surveillance import surveil_job
+
+    try:
+        limit = tuple(int(v) for v in limit54.split(","))
+    except ValueError:
+        raise InputError(f"--limit54 must be two integers CASES,WEEKS; got {limit54!r}") from None
 
     opened = open_lake(lake)
     run_id, name = surveil_job(
@@ -78,6 +118,18 @@ def surveil(
         m=m,
         trans=trans,
         range_start=range_start,
+        b=b,
+        w=w,
+        no_periods=no_periods,
+        weights_threshold=weights_threshold,
+        past_weeks_not_included=past_weeks_not_included,
+        p_threshold_trend=p_threshold_trend,
+        threshold_method=threshold_method,
+        pow_trans=pow_trans,
+        trend=trend,
+        reweight=reweight,
+        limit54=limit,  # type: ignore[arg-type]
+        population_col=population_col,
         scheduler=scheduler or state.scheduler,
         chunk_series=chunk_series,
         progress=progress(quiet),
@@ -88,3 +140,14 @@ def surveil(
 from biolake.cli.rt import rt_command  # noqa: E402
 
 app.command("rt")(rt_command)
+
+from biolake.cli.epi import rates_command, risk_factors_command, two_by_two_command  # noqa: E402
+
+app.command("rates")(rates_command)
+app.command("two-by-two")(two_by_two_command)
+app.command("risk-factors")(risk_factors_command)
+
+from biolake.cli.impact import impact_app, seir_command  # noqa: E402
+
+app.add_typer(impact_app, name="impact")
+app.command("seir")(seir_command)

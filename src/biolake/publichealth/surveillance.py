@@ -1,31 +1,38 @@
-"""Outbreak detection on many count series at once: EARS C1, C2, C3 and CUSUM.
+"""Outbreak detection on many count series at once: EARS C1, C2, C3, CUSUM and Farrington.
 
 :func:`surveil` reads a long count table (see :mod:`biolake.publichealth.counts`),
 cuts it into chunks of whole series, runs the vectorized kernel
-(:func:`biolake.stats.ears.ears_c` or :func:`biolake.stats.cusum.cusum`) on each chunk
-(a series × time matrix) on a
+(:func:`biolake.stats.ears.ears_c`, :func:`biolake.stats.cusum.cusum` or
+:func:`biolake.stats.farrington.farrington_flexible`) on each chunk (a series × time matrix) on a
 backend (threads by default, or a Dask cluster) and returns one table for all series.
 :func:`surveil_job` does the same as a lake run: the result is written to a file and
 registered in the lake, with a run record.
 
 Results have one row per series and monitored time point (a point with at least the
 method's history: ``baseline`` earlier points for C1, ``baseline + 2`` for C2,
-``baseline + 4`` for C3; for CUSUM the points from ``range_start`` on), with columns
+``baseline + 4`` for C3; for CUSUM the points from ``range_start`` on; for Farrington
+the points from ``freq·b + w + 1`` on, R's default ``range``), with columns
 
 =============== ==============================================================
 the ``by`` keys  the series, under their own names
-time column      ``date_col`` (dates, week labels or period numbers as given), or
-                 ``date`` holding 1-based row numbers without a time column
+``date``         the time point: dates, week labels or period numbers as in the
+                 time column (whatever its name), or the 1-based row number of
+                 the series without a time column (R's ``epoch``)
 ``count``        the observed count
-``expected``     EARS: mean of the baseline counts; CUSUM: the in-control mean ``m``
-``upper_bound``  the alarm threshold (R ``surveillance::earsC``'s ``upperbound``);
-                 empty where R gives NA (C3 with a zero baseline sigma)
-``alarm``        EARS: ``count > upper_bound``; CUSUM: ``score ≥ h`` (false where R
-                 gives NA)
+``expected``     EARS: mean of the baseline counts; CUSUM: the in-control mean ``m``;
+                 Farrington: R's ``control$expected``
+``upper_bound``  the alarm threshold (R's ``upperbound``); empty where R gives NA
+                 (C3 with a zero baseline sigma; Farrington with too few recent
+                 cases (``limit54``) or no converging fit)
+``alarm``        EARS: ``count > upper_bound``; CUSUM: ``score ≥ h``; Farrington:
+                 R's alarm (false where R gives NA)
 ``score``        C1/C2: ``(count − expected) / sigma``; C3: the sum of the truncated
                  C2 statistics of the two previous points that R's threshold uses;
-                 CUSUM: the CUSUM statistic
+                 CUSUM: the CUSUM statistic; Farrington: R's ``control$score``
 ``sigma``        EARS only: ``max(sd of the baseline counts, min_sigma)``
+``pvalue``       Farrington only: R's ``control$pvalue``
+``phi``          Farrington only: the dispersion of the final model
+``trend``        Farrington only: the time-trend coefficient where kept, else empty
 =============== ==============================================================
 
 Examples
@@ -50,22 +57,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from biolake.errors import check_param
+from biolake.errors import InputError, check_param
 from biolake.lake.backend import map_chunks
 from biolake.lake.progress import NullProgress, Progress
-from biolake.publichealth.counts import CountSpec, cells_table, iter_series_chunks, open_counts, series_matrix
+from biolake.publichealth.counts import (
+    CountSpec,
+    SeriesMatrix,
+    cells_table,
+    iter_series_chunks,
+    open_counts,
+    series_matrix,
+)
 from biolake.stats.cusum import CUSUM_TRANSFORMS, cusum
 from biolake.stats.ears import ears_c, ears_default_alpha
+from biolake.stats.farrington import (
+    FARRINGTON_POWER_TRANSFORMS,
+    FARRINGTON_THRESHOLD_METHODS,
+    FarringtonLayoutError,
+    farrington_flexible,
+)
 
 __all__ = ["SURVEIL_METHODS", "SurveilOptions", "surveil", "surveil_job", "surveil_kernel"]
 
-SURVEIL_METHODS = ("ears-c1", "ears-c2", "ears-c3", "cusum")
+SURVEIL_METHODS = ("ears-c1", "ears-c2", "ears-c3", "cusum", "farrington")
 """Methods of :func:`surveil`."""
 
 _EARS = {"ears-c1": "C1", "ears-c2": "C2", "ears-c3": "C3"}
+_TIME = "date"  # the time column of results
+_POP = "__bl_extra_0"  # the population column in streamed chunks (open_counts' extra_cols)
 
 
 @dataclass(frozen=True)
@@ -81,12 +104,81 @@ class SurveilOptions:
     m: float | None = None
     trans: str = "standard"
     range_start: int | None = None
+    b: int = 5
+    w: int = 3
+    no_periods: int = 1
+    weights_threshold: float = 2.58
+    past_weeks_not_included: int | None = None
+    p_threshold_trend: float = 0.05
+    threshold_method: str = "delta"
+    pow_trans: str = "2/3"
+    trend: bool = True
+    reweight: bool = True
+    limit54: tuple[int, int] = (5, 4)
+    population_col: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Result columns after ``count``."""
+        if self.method == "farrington":
+            return ("expected", "upper_bound", "alarm", "score", "pvalue", "phi", "trend")
         extra = ("sigma",) if self.method in _EARS else ()
         return ("expected", "upper_bound", "alarm", "score", *extra)
+
+    def farrington_params(self) -> dict[str, Any]:
+        """The Farrington settings under R's names (for the run record)."""
+        return {
+            "b": self.b,
+            "w": self.w,
+            "alpha": self.alpha,
+            "noPeriods": self.no_periods,
+            "weightsThreshold": self.weights_threshold,
+            "pastWeeksNotIncluded": self.w if self.past_weeks_not_included is None else self.past_weeks_not_included,
+            "pThresholdTrend": self.p_threshold_trend,
+            "thresholdMethod": self.threshold_method,
+            "powertrans": self.pow_trans,
+            "trend": self.trend,
+            "reweight": self.reweight,
+            "limit54": list(self.limit54),
+            "populationOffset": self.population_col is not None,
+        }
+
+
+def _population_matrix(chunk: pa.Table, spec: CountSpec, sm: SeriesMatrix) -> np.ndarray:
+    """The population column of a chunk laid out like ``sm.counts`` (checked: positive, no gaps)."""
+    from biolake.publichealth.counts import _series_starts, _week_start_days
+
+    n = chunk.num_rows
+    starts = _series_starts(chunk, spec.by)
+    series_of_row = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    raw_t = chunk.column("__bl_t").to_numpy(zero_copy_only=False)
+    t = _week_start_days(raw_t, spec.freq, spec) if spec.freq in ("isoweek", "epiweek") else raw_t.astype(np.int64)
+    pos = (t - sm.t0[series_of_row]) // sm.step
+    col = chunk.column(_POP)
+    if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
+        raise InputError(f"population column is not numeric ({col.type})", file=spec.source)
+    values = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    out = np.full(sm.counts.shape, np.nan)
+    out[series_of_row, pos] = values
+    inside = np.arange(out.shape[1])[None, :] < sm.lengths[:, None]
+    bad = np.argwhere(inside & ~(out > 0) | inside & ~np.isfinite(out))
+    if len(bad):
+        i, j = (int(v) for v in bad[0])
+        from biolake.publichealth.counts import _describe_series, _time_text
+
+        what = "missing population" if np.isnan(out[i, j]) else f"population {out[i, j]:g} is not > 0"
+        raise InputError(
+            f"{_describe_series(sm.keys, i, spec)}: {what} at {_time_text(spec, int(sm.t0[i] + j * sm.step))}",
+            file=spec.source,
+        )
+    return out
+
+
+def _farrington(counts: np.ndarray, **kwargs: Any) -> Any:
+    try:
+        return farrington_flexible(counts, **kwargs)
+    except FarringtonLayoutError as exc:
+        raise InputError(f"farrington: {exc}") from None
 
 
 def surveil_kernel(chunk: pa.Table, *, spec: CountSpec, options: SurveilOptions) -> pa.Table:
@@ -105,6 +197,31 @@ def surveil_kernel(chunk: pa.Table, *, spec: CountSpec, options: SurveilOptions)
         columns = {"expected": res.expected, "upper_bound": res.upper_bound, "alarm": res.alarm}
         columns.update(score=res.score, sigma=res.sigma)
         evaluable = res.evaluable
+    elif options.method == "farrington":
+        dated = spec.freq in ("day", "week", "isoweek", "epiweek")
+        fres = _farrington(
+            sm.counts,
+            b=options.b,
+            w=options.w,
+            alpha=options.alpha,
+            no_periods=options.no_periods,
+            weights_threshold=options.weights_threshold,
+            past_weeks_not_included=options.past_weeks_not_included,
+            p_threshold_trend=options.p_threshold_trend,
+            threshold_method=options.threshold_method,
+            pow_trans=options.pow_trans,
+            trend=options.trend,
+            reweight=options.reweight,
+            limit54=options.limit54,
+            population=None if options.population_col is None else _population_matrix(chunk, spec, sm),
+            lengths=sm.lengths,
+            freq=365 if spec.freq == "day" else 52,
+            t0=sm.t0 if dated else None,
+            step=sm.step,
+        )
+        columns = {"expected": fres.expected, "upper_bound": fres.upper_bound, "alarm": fres.alarm}
+        columns.update(score=fres.score, pvalue=fres.pvalue, phi=fres.phi, trend=fres.trend)
+        evaluable = fres.evaluable
     else:
         assert options.range_start is not None
         cres = cusum(
@@ -119,7 +236,10 @@ def surveil_kernel(chunk: pa.Table, *, spec: CountSpec, options: SurveilOptions)
         columns = {"expected": cres.expected, "upper_bound": cres.upper_bound, "alarm": cres.alarm}
         columns.update(score=cres.score)
         evaluable = cres.evaluable
-    return cells_table(sm, spec, evaluable, columns)
+    table = cells_table(sm, spec, evaluable, columns)
+    if spec.time_name != _TIME:
+        table = table.rename_columns([_TIME if c == spec.time_name else c for c in table.column_names])
+    return table
 
 
 def _result_schema(spec: CountSpec, key_types: dict[str, pa.DataType], options: SurveilOptions) -> pa.Schema:
@@ -130,7 +250,7 @@ def _result_schema(spec: CountSpec, key_types: dict[str, pa.DataType], options: 
     else:
         time_type = pa.string()
     fields = [pa.field(k, key_types[k]) for k in spec.by]
-    fields += [pa.field(spec.time_name, time_type), pa.field("count", pa.int64())]
+    fields += [pa.field(_TIME, time_type), pa.field("count", pa.int64())]
     fields += [pa.field(c, pa.bool_() if c == "alarm" else pa.float64()) for c in options.columns]
     return pa.schema(fields)
 
@@ -156,6 +276,7 @@ def check_surveil_options(
     trans: str,
     range_start: int | None,
     chunk_series: int,
+    **farrington: Any,
 ) -> SurveilOptions:
     """Validate the settings of :func:`surveil` (one message form) and fill R's defaults."""
     check_param(function, "method", method, method in SURVEIL_METHODS, f"one of {', '.join(SURVEIL_METHODS)}")
@@ -178,6 +299,8 @@ def check_surveil_options(
             baseline=int(baseline),
             min_sigma=float(min_sigma),
         )
+    if method == "farrington":
+        return _check_farrington(function, alpha=alpha, **farrington)
     check_param(
         function,
         "range_start",
@@ -197,6 +320,85 @@ def check_surveil_options(
         m=None if m is None else float(m),
         trans=trans,
         range_start=int(range_start),
+    )
+
+
+FARRINGTON_DEFAULTS: dict[str, Any] = {
+    "b": 5,
+    "w": 3,
+    "no_periods": 1,
+    "weights_threshold": 2.58,
+    "past_weeks_not_included": None,
+    "p_threshold_trend": 0.05,
+    "threshold_method": "delta",
+    "pow_trans": "2/3",
+    "trend": True,
+    "reweight": True,
+    "limit54": (5, 4),
+    "population_col": None,
+}
+"""R ``farringtonFlexible``'s defaults (surveillance 1.20) under biolake's names (``alpha`` 0.05 besides)."""
+
+
+def _check_farrington(function: str, *, alpha: float | None, **given: Any) -> SurveilOptions:
+    o = {**FARRINGTON_DEFAULTS, **{k: v for k, v in given.items() if k in FARRINGTON_DEFAULTS}}
+    check_param(
+        function, "alpha", alpha, alpha is None or (_is_real(alpha) and 0 < alpha < 1), "a number in (0, 1) or None"
+    )
+    check_param(function, "b", o["b"], _is_int(o["b"]) and o["b"] >= 1, "an integer >= 1")
+    check_param(function, "w", o["w"], _is_int(o["w"]) and o["w"] >= 0, "an integer >= 0")
+    p = o["no_periods"]
+    check_param(function, "no_periods", p, _is_int(p) and p >= 1, "an integer >= 1")
+    check_param(
+        function,
+        "weights_threshold",
+        o["weights_threshold"],
+        _is_real(o["weights_threshold"]),
+        "a finite number",
+    )
+    pw = o["past_weeks_not_included"]
+    check_param(function, "past_weeks_not_included", pw, pw is None or (_is_int(pw) and pw >= 0), "an integer >= 0")
+    pt = o["p_threshold_trend"]
+    check_param(function, "p_threshold_trend", pt, _is_real(pt) and 0 <= pt <= 1, "a number in [0, 1]")
+    tm = o["threshold_method"]
+    methods = ", ".join(FARRINGTON_THRESHOLD_METHODS)
+    check_param(function, "threshold_method", tm, tm in FARRINGTON_THRESHOLD_METHODS, f"one of {methods}")
+    pt2 = o["pow_trans"]
+    check_param(
+        function,
+        "pow_trans",
+        pt2,
+        pt2 in FARRINGTON_POWER_TRANSFORMS,
+        f"one of {', '.join(FARRINGTON_POWER_TRANSFORMS)}",
+    )
+    lim = o["limit54"]
+    lim_ok = (
+        isinstance(lim, Sequence)
+        and not isinstance(lim, str)
+        and len(lim) == 2
+        and _is_int(lim[0])
+        and _is_int(lim[1])
+        and lim[0] >= 0
+        and lim[1] > 0
+    )
+    check_param(function, "limit54", lim, lim_ok, "two integers (cases >= 0, weeks > 0)")
+    pc = o["population_col"]
+    check_param(function, "population_col", pc, pc is None or (isinstance(pc, str) and pc != ""), "a column name")
+    return SurveilOptions(
+        method="farrington",
+        alpha=0.05 if alpha is None else float(alpha),
+        b=int(o["b"]),
+        w=int(o["w"]),
+        no_periods=int(p),
+        weights_threshold=float(o["weights_threshold"]),
+        past_weeks_not_included=None if pw is None else int(pw),
+        p_threshold_trend=float(pt),
+        threshold_method=tm,
+        pow_trans=pt2,
+        trend=bool(o["trend"]),
+        reweight=bool(o["reweight"]),
+        limit54=(int(lim[0]), int(lim[1])),
+        population_col=pc,
     )
 
 
@@ -227,11 +429,20 @@ def _iter_results(
         fill_gaps=fill_gaps,
         lake=lake,
         function=function,
+        extra_cols=[options.population_col] if options.population_col is not None else [],
     )
+    if options.population_col is not None and options.population_col in (*by, count_col, source.spec.date_col):
+        source.close()
+        raise InputError(f"the population column {options.population_col!r} is also a key, count or time column")
+    if _TIME in by:
+        source.close()
+        raise InputError(f"series key {_TIME!r} collides with the result's time column; rename it")
     if resolved is not None:
-        resolved.update(date_col=source.spec.date_col, freq=source.spec.freq, time_column=source.spec.time_name)
+        resolved.update(date_col=source.spec.date_col, freq=source.spec.freq, time_column=_TIME)
         if options.method in _EARS:
             resolved.update(alpha=options.alpha)
+        if options.method == "farrington":
+            resolved.update(options.farrington_params())
     schema = _result_schema(source.spec, source.key_types, options)
 
     def generate() -> Iterator[pa.Table]:
@@ -264,6 +475,18 @@ def surveil(
     m: float | None = None,
     trans: str = "standard",
     range_start: int | None = None,
+    b: int = 5,
+    w: int = 3,
+    no_periods: int = 1,
+    weights_threshold: float = 2.58,
+    past_weeks_not_included: int | None = None,
+    p_threshold_trend: float = 0.05,
+    threshold_method: str = "delta",
+    pow_trans: str = "2/3",
+    trend: bool = True,
+    reweight: bool = True,
+    limit54: tuple[int, int] = (5, 4),
+    population_col: str | None = None,
     lake: Any = None,
     scheduler: Any = None,
     chunk_series: int = 2_000,
@@ -278,7 +501,8 @@ def surveil(
         lake table (``lake:NAME``, or a bare name with ``lake``).
     method
         ``"ears-c1"``, ``"ears-c2"``, ``"ears-c3"`` (R ``surveillance::earsC`` methods
-        C1, C2, C3) or ``"cusum"`` (R ``surveillance::cusum``).
+        C1, C2, C3), ``"cusum"`` (R ``surveillance::cusum``) or ``"farrington"`` (R
+        ``surveillance::farringtonFlexible``).
     by
         Series key columns (default: the table is one series).
     date_col
@@ -307,6 +531,17 @@ def surveil(
     range_start
         CUSUM (required): 1-based index, within each series, of the first monitored time
         point (R's ``range[1]``; R's ``range`` runs to the series' end here).
+    b, w, no_periods, weights_threshold, past_weeks_not_included, p_threshold_trend
+        Farrington: R ``farringtonFlexible``'s ``b`` (years back), ``w`` (half window),
+        ``noPeriods``, ``weightsThreshold``, ``pastWeeksNotIncluded`` (default ``w``) and
+        ``pThresholdTrend``; ``alpha`` defaults to 0.05 for Farrington.
+    threshold_method, pow_trans, trend, reweight, limit54
+        Farrington: R's ``thresholdMethod`` (``delta``, ``nbPlugin``, ``muan``),
+        ``powertrans`` (``2/3``, ``1/2``, ``none``), ``trend``, ``reweight`` and ``limit54``
+        (alarm only with at least ``limit54[0]`` cases in the last ``limit54[1]`` points).
+    population_col
+        Farrington: population column, used as ``offset(log(population))`` (R's
+        ``populationOffset = TRUE``).
     lake
         The lake for ``lake:NAME`` inputs.
     scheduler
@@ -333,8 +568,8 @@ def surveil(
     >>> import pandas as pd
     >>> df = pd.DataFrame({"week": range(1, 13), "count": [2, 3, 2, 4, 3, 2, 3, 2, 3, 9, 2, 3]})
     >>> out = surveil(df, method="ears-c2", scheduler="synchronous")
-    >>> out.loc[out.alarm, ["week", "count"]].to_dict("records")
-    [{'week': 10, 'count': 9}]
+    >>> out.loc[out.alarm, ["date", "count"]].to_dict("records")
+    [{'date': 10, 'count': 9}]
     >>> surveil(df, method="cusum", range_start=9, trans="rossi").alarm.tolist()
     [False, True, False, False]
     """
@@ -350,6 +585,18 @@ def surveil(
         trans=trans,
         range_start=range_start,
         chunk_series=chunk_series,
+        b=b,
+        w=w,
+        no_periods=no_periods,
+        weights_threshold=weights_threshold,
+        past_weeks_not_included=past_weeks_not_included,
+        p_threshold_trend=p_threshold_trend,
+        threshold_method=threshold_method,
+        pow_trans=pow_trans,
+        trend=trend,
+        reweight=reweight,
+        limit54=limit54,
+        population_col=population_col,
     )
     schema, tables = _iter_results(
         data,
@@ -389,6 +636,18 @@ def surveil_job(
     m: float | None = None,
     trans: str = "standard",
     range_start: int | None = None,
+    b: int = 5,
+    w: int = 3,
+    no_periods: int = 1,
+    weights_threshold: float = 2.58,
+    past_weeks_not_included: int | None = None,
+    p_threshold_trend: float = 0.05,
+    threshold_method: str = "delta",
+    pow_trans: str = "2/3",
+    trend: bool = True,
+    reweight: bool = True,
+    limit54: tuple[int, int] = (5, 4),
+    population_col: str | None = None,
     scheduler: Any = None,
     chunk_series: int = 2_000,
     progress: Progress | None = None,
@@ -404,6 +663,10 @@ def surveil_job(
     out
         Result file (``.parquet``, ``.csv`` or ``.tsv``); the dataset is named after its stem.
     method, by, date_col, count_col, freq, fill_gaps, alpha, baseline, min_sigma, k, h, m, trans, range_start
+        As for :func:`surveil`.
+    b, w, no_periods, weights_threshold, past_weeks_not_included, p_threshold_trend, threshold_method
+        As for :func:`surveil`.
+    pow_trans, trend, reweight, limit54, population_col
         As for :func:`surveil`.
     scheduler, chunk_series, progress
         As for :func:`surveil`.
@@ -425,6 +688,18 @@ def surveil_job(
         trans=trans,
         range_start=range_start,
         chunk_series=chunk_series,
+        b=b,
+        w=w,
+        no_periods=no_periods,
+        weights_threshold=weights_threshold,
+        past_weeks_not_included=past_weeks_not_included,
+        p_threshold_trend=p_threshold_trend,
+        threshold_method=threshold_method,
+        pow_trans=pow_trans,
+        trend=trend,
+        reweight=reweight,
+        limit54=limit54,
+        population_col=population_col,
     )
     spec = str(counts)
     if not spec.startswith("lake:") and not Path(spec).is_file():
@@ -441,6 +716,8 @@ def surveil_job(
     }
     if method in _EARS:
         params.update(method=method, alpha=alpha, baseline=baseline, min_sigma=min_sigma)
+    elif method == "farrington":
+        params.update(method=method, **options.farrington_params(), population_col=population_col)
     else:
         params.update(method=method, k=k, h=h, m=m, trans=trans, range_start=range_start)
     resolved: dict[str, Any] = {}

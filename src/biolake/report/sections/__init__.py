@@ -12,6 +12,8 @@ import biolake.report.sections.precision_survival
 import biolake.report.sections.publichealth
 import biolake.report.sections.signals  # noqa: F401
 from biolake.report.sections import proteomics as _proteomics_section  # noqa: F401
+from biolake.report.sections import publichealth_epi as _publichealth_epi_section  # noqa: F401
+from biolake.report.sections import publichealth_impact as _publichealth_impact_section  # noqa: F401
 from biolake.report.sections import publichealth_rt as _publichealth_rt_section  # noqa: F401
 from biolake.report.sections import tables, trials  # noqa: F401
 from biolake.report.sections import targets as _targets_section  # noqa: F401

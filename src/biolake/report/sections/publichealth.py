@@ -5,8 +5,10 @@ A surveillance report shows, for the result dataset of the run:
 * a summary (series, monitored points, alarms, series with an alarm);
 * an alarm table across series (alarms per series, the last alarm, the highest score);
 * an alarm map: alarms per series and time for the series with the most alarms;
-* per-series charts (counts, the upper bound, alarms marked) for up to
-  :data:`MAX_SERIES_CHARTS` series, those with the most alarms first.
+* per-series charts (counts, the upper bound, alarms marked; for Farrington also the
+  expected count of the model) for up to :data:`MAX_SERIES_CHARTS` series, those with the
+  most alarms first;
+* for Farrington, the settings under R's control names.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ __all__ = ["MAX_MAP_SERIES", "MAX_SERIES_CHARTS", "alarm_map_chart", "alarm_tabl
 MAX_SERIES_CHARTS = 12
 MAX_MAP_SERIES = 40
 _MAX_POINTS_PER_SERIES = 520
-_NON_KEYS = {"count", "expected", "upper_bound", "alarm", "score", "sigma"}
+_NON_KEYS = {"count", "expected", "upper_bound", "alarm", "score", "sigma", "pvalue", "phi", "trend"}
 
 
 def _q(name: str) -> str:
@@ -62,8 +64,13 @@ def alarm_table(lake: Lake, name: str, keys: list[str], time_col: str) -> pd.Dat
     return lake.sql(query)
 
 
-def series_chart(df: pd.DataFrame, time_col: str, time_type: str, *, title: str = "") -> alt.Chart:
-    """Counts (line), upper bound (dashed) and alarms (red points) of one or more series, faceted by series."""
+def series_chart(
+    df: pd.DataFrame, time_col: str, time_type: str, *, title: str = "", expected: bool = False
+) -> alt.Chart:
+    """Counts (line), upper bound (dashed) and alarms (red points) of one or more series, faceted by series.
+
+    With ``expected``, the expected count (a grey line) too.
+    """
     base = alt.Chart(df).encode(x=alt.X(f"{time_col}:{time_type}", title=time_col))
     counts = base.mark_line(color="#4c78a8", point=False).encode(
         y=alt.Y("count:Q", title="count"), tooltip=[time_col, "count", "upper_bound", "alarm"]
@@ -74,7 +81,10 @@ def series_chart(df: pd.DataFrame, time_col: str, time_type: str, *, title: str 
         .mark_point(color="#d62728", filled=True, size=45)
         .encode(y="count:Q", tooltip=[time_col, "count", "upper_bound", "score"])
     )
-    layered = alt.layer(counts, bound, alarms).properties(width=260, height=120)
+    layers = [counts, bound]
+    if expected:
+        layers.append(base.mark_line(color="#9d9d9d").encode(y="expected:Q"))
+    layered = alt.layer(*layers, alarms).properties(width=260, height=120)
     return layered.facet(facet=alt.Facet("series:N", title=title or None), columns=3).resolve_scale(y="independent")
 
 
@@ -116,19 +126,27 @@ def _surveil(lake: Lake, run: RunRecord, section: Section) -> None:
                 "series with an alarm": int((table["alarms"].fillna(0) > 0).sum()) if len(table) else 0,
             }
         )
+        farrington = run.params.get("method") == "farrington"
+        if farrington:
+            names = ("b", "w", "alpha", "noPeriods", "pastWeeksNotIncluded", "weightsThreshold", "pThresholdTrend")
+            names += ("thresholdMethod", "powertrans", "trend", "reweight", "limit54", "populationOffset")
+            section.subsection("Farrington settings (R farringtonFlexible control)").key_values(
+                {k: str(info.attrs.get(k, "")) for k in names}
+            )
         section.subsection("Alarms across series").table(
             table, caption="Series with the most alarms first", max_rows=100
         )
         if not len(table):
             continue
         top = table.head(MAX_SERIES_CHARTS)
-        chosen = _rows_of(lake, name, keys, top, time_col)
+        chosen = _rows_of(lake, name, keys, top, time_col, expected=farrington)
         if len(chosen):
             chosen["series"] = _series_label(chosen, keys)
             section.subsection("Counts, upper bound and alarms").chart(
-                series_chart(chosen, time_col, time_type),
+                series_chart(chosen, time_col, time_type, expected=farrington),
                 caption=f"The {len(top)} series with the most alarms: counts (blue), upper bound (dashed red), "
-                "alarms (red points)",
+                + ("expected (grey), " if farrington else "")
+                + "alarms (red points)",
             )
         alarmed = table[table["alarms"].fillna(0) > 0].head(MAX_MAP_SERIES)
         if len(alarmed):
@@ -141,10 +159,17 @@ def _surveil(lake: Lake, run: RunRecord, section: Section) -> None:
 
 
 def _rows_of(
-    lake: Lake, name: str, keys: list[str], which: pd.DataFrame, time_col: str, *, only_alarms: bool = False
+    lake: Lake,
+    name: str,
+    keys: list[str],
+    which: pd.DataFrame,
+    time_col: str,
+    *,
+    only_alarms: bool = False,
+    expected: bool = False,
 ) -> pd.DataFrame:
     """The result rows of the series in ``which`` (the last points of each), in series then time order."""
-    cols = [*keys, time_col, "count", "upper_bound", "alarm", "score"]
+    cols = [*keys, time_col, "count", "upper_bound", "alarm", "score"] + (["expected"] if expected else [])
     select = ", ".join(_q(c) for c in cols)
     with lake.connect() as con:
         con.register("__bl_which", which[keys] if keys else pd.DataFrame({"__x": [1]}))
