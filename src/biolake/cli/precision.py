@@ -76,3 +76,17 @@ def survival(
 from biolake.cli.signals import signals_command  # noqa: E402
 
 app.command("signals")(signals_command)
+
+from biolake.cli.pgx import pgx_command, pgx_data_command  # noqa: E402
+
+app.command("pgx")(pgx_command)
+app.command("pgx-data")(pgx_data_command)
+
+from biolake.cli.prs import prs_command  # noqa: E402
+
+app.command("prs")(prs_command)
+
+from biolake.cli.risk import risk_predict_command, risk_train_command  # noqa: E402
+
+risk_app.command("train")(risk_train_command)
+risk_app.command("predict")(risk_predict_command)
