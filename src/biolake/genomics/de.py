@@ -72,7 +72,15 @@ from biolake.stats.locfit import LocalFit, locfit_1d
 from biolake.stats.multitest import lowess, p_adjust_bh
 from biolake.stats.negbin import fit_nb_dispersion, fit_nb_dispersion_grid, fit_nb_glm, nb_log_likelihood
 
-__all__ = ["RESULT_COLUMNS", "DEResult", "de_job", "deseq2", "size_factors"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "DEResult",
+    "de_job",
+    "deseq2",
+    "sample_pca",
+    "size_factors",
+    "variance_stabilizing_transform",
+]
 
 RESULT_COLUMNS = ["gene", "base_mean", "log2_fold_change", "lfc_se", "stat", "pvalue", "padj"]
 _MIN_DISP = 1e-8
@@ -192,9 +200,19 @@ def _beta_init(norm: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _fit_glm(
-    y: np.ndarray, x: np.ndarray, sf: np.ndarray, alpha: np.ndarray, norm: np.ndarray, contrast: np.ndarray | None
+    y: np.ndarray,
+    x: np.ndarray,
+    sf: np.ndarray,
+    alpha: np.ndarray,
+    norm: np.ndarray,
+    contrast: np.ndarray | None,
+    *,
+    loglike: bool = False,
 ) -> dict[str, np.ndarray]:
-    """DESeq2's fitNbinomGLMs (no weights): IRLS, then L-BFGS-B for rows that need it."""
+    """DESeq2's fitNbinomGLMs (no weights): IRLS, then L-BFGS-B for rows that need it.
+
+    The log likelihoods (``loglike``, only the LRT needs them) are computed on request.
+    """
     n, m = y.shape
     nf = np.broadcast_to(sf, (n, m))
     p = x.shape[1]
@@ -211,12 +229,12 @@ def _fit_glm(
     se_log2 = _LOG2E * np.sqrt(np.maximum(np.nan_to_num(fit["beta_var"], nan=0.0), 0.0))
     c_est = _LOG2E * fit["contrast"]
     c_se = _LOG2E * fit["contrast_se"]
-    loglike = nb_log_likelihood(y, mu, alpha)
+    ll = nb_log_likelihood(y, mu, alpha) if loglike else np.full(n, np.nan)
     rows = np.flatnonzero(~conv | ~stable | ~var_pos)
     for i in rows:
         start = beta_log2[i] if stable[i] and np.all(np.abs(beta_log2[i]) < 30) else beta0[i]
-        b, se, ok, mu_i, ll, ce, cse = _optim_row(y[i], x, sf, alpha[i], start, lam_log2, lam, contrast)
-        beta_log2[i], se_log2[i], mu[i], loglike[i] = b, se, mu_i, ll
+        b, se, ok, mu_i, ll_i, ce, cse = _optim_row(y[i], x, sf, alpha[i], start, lam_log2, lam, contrast)
+        beta_log2[i], se_log2[i], mu[i], ll[i] = b, se, mu_i, ll_i
         c_est[i], c_se[i] = ce, cse
         conv[i] = conv[i] or ok
     return {
@@ -224,7 +242,7 @@ def _fit_glm(
         "se": se_log2,
         "mu": mu,
         "hat": fit["hat"],
-        "loglike": loglike,
+        "loglike": ll,
         "conv": conv,
         "contrast": c_est,
         "contrast_se": c_se,
@@ -413,7 +431,7 @@ def _fit_and_test(yz: np.ndarray, nzn: np.ndarray, disp: np.ndarray, mu_gw: np.n
     """GLM fit, contrast, Wald (and LRT) tests and Cook's distances of non-zero genes."""
     x = model.x
     p = x.shape[1]
-    full = _fit_glm(yz, x, model.sf, disp, nzn, model.contrast)
+    full = _fit_glm(yz, x, model.sf, disp, nzn, model.contrast, loglike=model.x_reduced is not None)
     lfc, se = full["contrast"], full["contrast_se"]
     stat = lfc / se
     pval = 2.0 * special.ndtr(-np.abs(stat))
@@ -439,7 +457,7 @@ def _fit_and_test(yz: np.ndarray, nzn: np.ndarray, disp: np.ndarray, mu_gw: np.n
             mu_r = np.broadcast_to(model.sf, yz.shape) * 2.0 ** np.log2(nzn.mean(axis=1))[:, None]
             ll_r = nb_log_likelihood(yz, mu_r, disp)
         else:
-            ll_r = _fit_glm(yz, model.x_reduced, model.sf, disp, nzn, None)["loglike"]
+            ll_r = _fit_glm(yz, model.x_reduced, model.sf, disp, nzn, None, loglike=True)["loglike"]
         lrt = 2.0 * (full["loglike"] - ll_r)
         df = x.shape[1] - model.x_reduced.shape[1]
         out["lrt_stat"] = lrt
@@ -914,12 +932,14 @@ def _align_samples(samples: pd.DataFrame, sample_ids: list[str], col: str, file:
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(f"sample {dup.iloc[0]!r} appears twice", file=file, column=col)
-    missing = [s for s in sample_ids if s not in set(ids)]
+    known = set(ids)
+    missing = [s for s in sample_ids if s not in known]
     if missing:
         raise InputError(
             f"{len(missing)} count columns are not in the samples table, e.g. {missing[0]!r}", file=file, column=col
         )
-    extra = [s for s in ids if s not in set(sample_ids)]
+    wanted = set(sample_ids)
+    extra = [s for s in ids if s not in wanted]
     if extra:
         raise InputError(f"{len(extra)} samples have no count column, e.g. {extra[0]!r}", file=file, column=col)
     return samples.assign(**{col: ids}).set_index(col).loc[sample_ids].reset_index()
@@ -975,7 +995,8 @@ def deseq2(
     sample_col
         Sample id column of ``samples``.
     chunk_genes
-        Genes per block (default 4,096); the result does not depend on it.
+        Genes per block (default: a 16th of the genes, at least 256 and at most 4,096); the result does not depend on
+        it.
     scheduler
         Backend: ``"threads"`` (default), ``"processes"``, ``"synchronous"``, a Dask
         scheduler address or a ``distributed.Client``.
@@ -1008,7 +1029,7 @@ def deseq2(
     if y.dtype.kind not in "iuf" or (y.size and (np.any(y < 0) or np.any(y != np.round(y)))):
         raise InputError("counts must be non-negative integers", file="counts")
     y = y.astype(np.float64)
-    step = chunk_genes or _DEFAULT_CHUNK
+    step = chunk_genes or _block_rows(y.shape[0], _DEFAULT_CHUNK)
     chunks = [_MemoryChunk(y[s : s + step]) for s in range(0, y.shape[0], step)]
     res = _run(
         chunks,
@@ -1028,6 +1049,11 @@ def deseq2(
         samples_file="samples",
     )
     return res if details else res.table
+
+
+def _block_rows(n_genes: int, most: int) -> int:
+    """Genes per block: a 16th of the genes (at least 256, at most ``most``), so every core stays busy to the end."""
+    return max(1, min(most, max(256, -(-n_genes // 16))))
 
 
 def _read_samples(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -1105,7 +1131,7 @@ def de_job(
     spec = counts if counts.startswith("lake:") else f"lake:{counts}"
     with lake.run("genomics de", params=params, inputs=[spec, str(samples)]) as run:
         run.hash_input(str(samples))
-        step = chunk_genes or store.chunk_rows
+        step = chunk_genes or _block_rows(store.n_genes, store.chunk_rows)
         chunks = [
             ArrayChunk(store.path, "counts", s, min(s + step, store.n_genes)) for s in range(0, store.n_genes, step)
         ]
@@ -1136,3 +1162,78 @@ def de_job(
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in d.items()}
+
+
+# ------------------------------------------------------------- VST and sample PCA
+def variance_stabilizing_transform(norm: np.ndarray, trend: dict[str, Any]) -> np.ndarray:
+    """DESeq2's ``varianceStabilizingTransformation(dds, blind = FALSE)`` of normalized counts.
+
+    Parameters
+    ----------
+    norm
+        Normalized counts (counts / size factors), genes × samples.
+    trend
+        :attr:`DEResult.trend` of the analysis: with a parametric trend ``a + b / mean`` the
+        closed form ``log2((1 + b + 2aq + 2 sqrt(aq (1 + b + aq))) / (4a))``; with a mean
+        trend ``(2 asinh(sqrt(alpha q)) - log(alpha) - log(4)) / log(2)``. A local trend has
+        no closed form (DESeq2 integrates it numerically): there ``log2(q + 1)``
+        (DESeq2's ``normTransform``) is returned instead.
+
+    Returns
+    -------
+    numpy.ndarray
+        Transformed values, same shape.
+
+    Examples
+    --------
+    >>> trend = {"fit_type": "parametric", "coefficients": [0.05, 2.0]}
+    >>> variance_stabilizing_transform(np.array([[0.0, 100.0]]), trend).round(4).tolist()
+    [[3.9069, 7.0028]]
+    """
+    q = np.asarray(norm, dtype=np.float64)
+    if trend.get("fit_type") == "parametric" and "coefficients" in trend:
+        a0, a1 = (float(c) for c in trend["coefficients"])
+        return np.log((1 + a1 + 2 * a0 * q + 2 * np.sqrt(a0 * q * (1 + a1 + a0 * q))) / (4 * a0)) / math.log(2.0)
+    if trend.get("fit_type") == "mean" and "mean" in trend:
+        alpha = float(trend["mean"])
+        return (2 * np.arcsinh(np.sqrt(alpha * q)) - math.log(alpha) - math.log(4.0)) / math.log(2.0)
+    return np.log2(q + 1.0)
+
+
+def sample_pca(values: np.ndarray, samples: Sequence[str], *, ntop: int = 500) -> tuple[pd.DataFrame, np.ndarray]:
+    """DESeq2's ``plotPCA``: PCA of the samples over the ``ntop`` genes of largest variance.
+
+    Parameters
+    ----------
+    values
+        Transformed values (e.g. :func:`variance_stabilizing_transform`), genes × samples.
+    samples
+        Sample ids (columns of ``values``).
+    ntop
+        Genes kept, by decreasing variance across samples (ties in input order, as R's ``order``).
+
+    Returns
+    -------
+    tuple
+        A table ``sample PC1 PC2`` (scores of the centred, unscaled PCA, as ``prcomp``; the
+        sign of each component is arbitrary) and the percentage of variance of every component.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    check_param("sample_pca", "ntop", ntop, isinstance(ntop, int) and ntop > 0, "a positive integer")
+    rv = v.var(axis=1, ddof=1)
+    select = np.argsort(-rv, kind="stable")[: min(ntop, v.shape[0])]
+    x = v[select].T
+    x = x - x.mean(axis=0)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    scores = u * s
+    var = s**2
+    pct = 100 * var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    k = scores.shape[1]
+    table = pd.DataFrame(
+        {
+            "sample": list(samples),
+            "PC1": scores[:, 0] if k > 0 else 0.0,
+            "PC2": scores[:, 1] if k > 1 else 0.0,
+        }
+    )
+    return table, pct

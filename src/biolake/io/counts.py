@@ -170,7 +170,10 @@ def ingest_counts(
     lake
         The lake to write into.
     path
-        CSV/TSV (gzip too): first column gene id, one column per sample.
+        CSV/TSV (gzip too): first column gene id, one column per sample; or ``.h5ad``
+        (AnnData's HDF5 file, read with h5py): ``obs`` are the samples and ``var`` the
+        genes (AnnData's convention), counts from ``layers['counts']`` if present, else
+        ``X``; dense or sparse (CSR/CSC).
     name
         Dataset name; the tables ``name_genes`` and ``name_samples`` are added too.
     progress
@@ -192,6 +195,8 @@ def ingest_counts(
     if not path.is_file():
         raise InputError("no such file", file=path)
     progress = progress or NullProgress()
+    if path.name.lower().endswith(".h5ad"):
+        return _ingest_h5ad(lake, path, name=name, progress=progress)
     delimiter = _delimiter(path)
     params = {"name": name, "format": "csv" if delimiter == "," else "tsv"}
     with lake.run("ingest counts", params=params, inputs=[str(path)]) as run:
@@ -305,3 +310,117 @@ def open_counts(lake: Lake, spec: str) -> CountStore:
         sample_id=[str(s) for s in group["sample_id"][:]],
         chunk_rows=int(counts.chunks[0]),
     )
+
+
+# ------------------------------------------------------------------------------ .h5ad
+def _h5_ids(group: Any, path: Path, what: str) -> list[str]:
+    """The index of an AnnData dataframe group (``obs``/``var``) as text."""
+    import h5py
+
+    if not isinstance(group, h5py.Group) or "_index" not in group.attrs:
+        raise InputError(f"{what} is not an AnnData dataframe (anndata >= 0.7 layout expected)", file=path)
+    ds = group[str(group.attrs["_index"])]
+    if isinstance(ds, h5py.Group):  # categorical index
+        cats = [c.decode() if isinstance(c, bytes) else str(c) for c in ds["categories"][()]]
+        return [cats[int(k)] for k in ds["codes"][()]]
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in ds[()]]
+
+
+def _h5_matrix(node: Any, path: Path, where: str) -> np.ndarray:
+    """A dense or CSR/CSC AnnData matrix as a dense float array (obs × var)."""
+    import h5py
+
+    if isinstance(node, h5py.Dataset):
+        return np.asarray(node[()], dtype=np.float64)
+    kind = node.attrs.get("encoding-type", "")
+    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    if kind not in ("csr_matrix", "csc_matrix"):
+        raise InputError(f"{where} has encoding {kind!r}: expected a dense array, csr_matrix or csc_matrix", file=path)
+    shape = tuple(int(v) for v in node.attrs["shape"])
+    data = np.asarray(node["data"][()], dtype=np.float64)
+    indices = np.asarray(node["indices"][()], dtype=np.int64)
+    indptr = np.asarray(node["indptr"][()], dtype=np.int64)
+    out = np.zeros(shape)
+    major = shape[0] if kind == "csr_matrix" else shape[1]
+    minor = shape[1] if kind == "csr_matrix" else shape[0]
+    if indptr.size != major + 1 or (indices.size and (indices.min() < 0 or indices.max() >= minor)):
+        raise InputError(f"{where}: inconsistent sparse matrix (indptr/indices)", file=path)
+    rows = np.repeat(np.arange(major), np.diff(indptr))
+    if kind == "csr_matrix":
+        np.add.at(out, (rows, indices), data)
+    else:
+        np.add.at(out, (indices, rows), data)
+    return out
+
+
+def _read_h5ad(path: Path) -> tuple[list[str], list[str], np.ndarray, str]:
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"not a readable HDF5 (.h5ad) file: {exc}", file=path) from None
+    with f:
+        if "obs" not in f or "var" not in f:
+            raise InputError("no 'obs' and 'var' groups: not an AnnData file", file=path)
+        samples = _h5_ids(f["obs"], path, "obs")
+        genes = _h5_ids(f["var"], path, "var")
+        if "layers" in f and "counts" in f["layers"]:
+            where, node = "layers['counts']", f["layers"]["counts"]
+        elif "X" in f:
+            where, node = "X", f["X"]
+        else:
+            raise InputError("no X and no layers['counts']", file=path)
+        x = _h5_matrix(node, path, where)
+    if x.shape != (len(samples), len(genes)):
+        raise InputError(
+            f"{where} has shape {x.shape}, but obs has {len(samples)} and var {len(genes)} rows", file=path
+        )
+    return genes, samples, x.T, where
+
+
+def _ingest_h5ad(lake: Lake, path: Path, *, name: str, progress: Progress) -> DatasetInfo:
+    genes, samples, counts, where = _read_h5ad(path)
+    for ids, what in ((samples, "sample (obs)"), (genes, "gene (var)")):
+        seen: set[str] = set()
+        for v in ids:
+            if v == "":
+                raise InputError(f"empty {what} id", file=path)
+            if v in seen:
+                raise InputError(f"duplicate {what} id {v!r}", file=path)
+            seen.add(v)
+    if not genes:
+        raise InputError("no genes (var is empty)", file=path)
+    bad = ~np.isfinite(counts) | (counts < 0) | (counts != np.round(counts)) | (counts > _MAX_COUNT)
+    if bad.any():
+        g, j = (int(v[0]) for v in np.nonzero(bad))
+        raise InputError(
+            f"{where}: count {float(counts[g, j])!r} of gene {genes[g]!r}, sample {samples[j]!r} is not a non-negative"
+            " integer",
+            file=path,
+        )
+    params = {"name": name, "format": "h5ad", "matrix": where}
+    with lake.run("ingest counts", params=params, inputs=[str(path)]) as run:
+        digest = run.hash_input(str(path))
+        stage = run.array(
+            name,
+            source=str(path.resolve()),
+            source_hash=digest,
+            encoding=COUNTS_ENCODING,
+            encoding_version=COUNTS_ENCODING_VERSION,
+            attrs={"assay": "rna-seq counts", "encoding": COUNTS_ENCODING},
+        )
+        n = len(samples)
+        arr = stage.create(
+            "counts", shape=counts.shape, dtype="int32", chunks=(_chunk_rows(n), n), dims=("genes", "samples")
+        )
+        with progress.task(f"Ingesting {path.name}", total=len(genes)) as task:
+            arr[:] = counts.astype(np.int32)
+            task.update(len(genes))
+        stage.write("gene_id", np.asarray(genes, dtype=str), dims=("genes",))
+        stage.write("sample_id", np.asarray(samples, dtype=str), dims=("samples",))
+        stage.attrs["encoding"] = COUNTS_ENCODING
+        stage.attrs["encoding_version"] = COUNTS_ENCODING_VERSION
+        run.table(f"{name}_genes", source=str(path.resolve())).write(pd.DataFrame({"gene_id": genes}))
+        run.table(f"{name}_samples", source=str(path.resolve())).write(pd.DataFrame({"sample_id": samples}))
+    return lake.info(name)

@@ -274,6 +274,11 @@ def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  
         for k in range(p):
             beta[k] = beta_init[i, k]
         size = 1.0 / alpha[i]
+        # the deviance's terms that do not depend on mu, once per gene (the rest is two logs a sample)
+        lgs = math.lgamma(size)
+        const = 0.0
+        for j in range(m):
+            const += math.lgamma(y[i, j] + size) - lgs - math.lgamma(y[i, j] + 1.0)
         for j in range(m):
             eta = 0.0
             for k in range(p):
@@ -309,13 +314,17 @@ def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  
             if large:
                 iters[i] = maxit
                 break
-            dev = 0.0
+            ll = const
             for j in range(m):
                 eta = 0.0
                 for k in range(p):
                     eta += x[j, k] * beta[k]
                 mu[j] = max(nf[i, j] * math.exp(eta), minmu)
-                dev += -2.0 * nb_log_pmf(y[i, j], size, mu[j])
+                sm = size + mu[j]
+                ll += size * math.log1p(-mu[j] / sm)
+                if y[i, j] > 0.0:
+                    ll += y[i, j] * math.log(mu[j] / sm)
+            dev = -2.0 * ll
             conv = abs(dev - dev_old) / (abs(dev) + 0.1)
             if math.isnan(conv):
                 iters[i] = maxit
@@ -490,11 +499,81 @@ def _log_posterior(log_alpha, y, mu, x, prior_mean, prior_var, use_prior, use_cr
 
 
 @numba.njit(cache=True, nogil=True)
-def _dlog_posterior(log_alpha, y, mu, x, prior_mean, prior_var, use_prior, use_cr, b, db, L, inv):  # pragma: no cover
+def _tally(y, u, idx):  # pragma: no cover - compiled
+    """Distinct values of ``y`` into ``u`` and, per sample, the index of its value in ``idx``; returns how many."""
+    order = np.argsort(y)
+    k = 0
+    for t in range(order.shape[0]):
+        j = order[t]
+        if k == 0 or y[j] != u[k - 1]:
+            u[k] = y[j]
+            k += 1
+        idx[j] = k - 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _cr_fast(x, inv_mu, alpha, b, db, L):  # pragma: no cover - compiled
+    # as _cr_parts, the weights computed once per sample
+    m, p = x.shape
+    for r in range(p):
+        for c in range(r + 1):
+            b[r, c] = 0.0
+            db[r, c] = 0.0
+    for j in range(m):
+        wj = 1.0 / (inv_mu[j] + alpha)
+        w2 = -wj * wj
+        for r in range(p):
+            xw = x[j, r] * wj
+            xw2 = x[j, r] * w2
+            for c in range(r + 1):
+                b[r, c] += xw * x[j, c]
+                db[r, c] += xw2 * x[j, c]
+    for r in range(p):
+        for c in range(r):
+            b[c, r] = b[r, c]
+            db[c, r] = db[r, c]
+    return _cholesky(b, L)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lp_fast(
+    log_alpha, y, mu, inv_mu, u, idx, nu, g, l1, ok, x, pm, pv, use_prior, use_cr, b, db, L
+):  # pragma: no cover - compiled
+    # _log_posterior term for term; lgamma(y + 1/alpha) once per distinct count; keeps log(1 + mu alpha)
+    # in l1 and the Cox-Reid factors in b, db, L (ok[0]: X'WX positive definite) for _dlp_fast
     alpha = math.exp(log_alpha)
     cr = 0.0
     if use_cr:
-        if _cr_parts(x, mu, alpha, b, db, L, inv):
+        ok[0] = _cr_fast(x, inv_mu, alpha, b, db, L)
+        if ok[0]:
+            logdet = 0.0
+            for k in range(x.shape[1]):
+                logdet += 2.0 * math.log(L[k, k])
+            cr = -0.5 * logdet
+        else:
+            cr = np.inf
+    a1 = 1.0 / alpha
+    lg = math.lgamma(a1)
+    for k in range(nu):
+        g[k] = math.lgamma(u[k] + a1)
+    ll = 0.0
+    for j in range(y.shape[0]):
+        l1[j] = math.log(1.0 + mu[j] * alpha)
+        ll += g[idx[j]] - lg - y[j] * math.log(mu[j] + a1) - a1 * l1[j]
+    prior = 0.0
+    if use_prior:
+        prior = -0.5 * (log_alpha - pm) ** 2 / pv
+    return ll + prior + cr
+
+
+@numba.njit(cache=True, nogil=True)
+def _dlp_fast(log_alpha, y, mu, u, idx, nu, g, l1, ok, x, pm, pv, use_prior, use_cr, db, L, inv):  # pragma: no cover
+    # _dlog_posterior term for term, right after _lp_fast at the same log_alpha (reuses l1, db, L)
+    alpha = math.exp(log_alpha)
+    cr = 0.0
+    if use_cr:
+        if ok[0]:
             _chol_inverse(L, inv)
             tr = 0.0
             p = x.shape[1]
@@ -507,14 +586,16 @@ def _dlog_posterior(log_alpha, y, mu, x, prior_mean, prior_var, use_prior, use_c
     a1 = 1.0 / alpha
     a2 = a1 * a1
     dg = digamma(a1)
+    for k in range(nu):
+        g[k] = digamma(u[k] + a1)
     s = 0.0
     for j in range(y.shape[0]):
         ma = mu[j] * alpha
-        s += dg + math.log(1.0 + ma) - ma / (1.0 + ma) - digamma(y[j] + a1) + y[j] / (mu[j] + a1)
+        s += dg + l1[j] - ma / (1.0 + ma) - g[idx[j]] + y[j] / (mu[j] + a1)
     ll = a2 * s
     prior = 0.0
     if use_prior:
-        prior = -1.0 * (log_alpha - prior_mean) / prior_var
+        prior = -1.0 * (log_alpha - pm) / pv
     return (ll + cr) * alpha + prior
 
 
@@ -522,7 +603,7 @@ def _dlog_posterior(log_alpha, y, mu, x, prior_mean, prior_var, use_prior, use_c
 def _fit_nb_dispersion(
     y, x, mu, log_alpha0, prior_mean, prior_var, min_log_alpha, kappa_0, tol, maxit, use_prior, use_cr
 ):  # pragma: no cover - compiled
-    n = y.shape[0]
+    n, m = y.shape
     p = x.shape[1]
     log_alpha = log_alpha0.copy()
     iters = np.zeros(n, dtype=np.int64)
@@ -532,14 +613,23 @@ def _fit_nb_dispersion(
     db = np.empty((p, p))
     L = np.empty((p, p))
     inv = np.empty((p, p))
+    u = np.empty(m)
+    g = np.empty(m)
+    idx = np.empty(m, dtype=np.int64)
+    l1 = np.empty(m)
+    ok = np.zeros(1, dtype=np.bool_)
+    inv_mu = np.empty(m)
     epsilon = 1.0e-4
     for i in range(n):
         yr = y[i]
         mr = mu[i]
+        for j in range(m):
+            inv_mu[j] = 1.0 / mr[j]
+        nu = _tally(yr, u, idx)
         pm = prior_mean[i]
         a = log_alpha[i]
-        lp = _log_posterior(a, yr, mr, x, pm, prior_var, use_prior, use_cr, b, db, L, inv)
-        dlp = _dlog_posterior(a, yr, mr, x, pm, prior_var, use_prior, use_cr, b, db, L, inv)
+        lp = _lp_fast(a, yr, mr, inv_mu, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, b, db, L)
+        dlp = _dlp_fast(a, yr, mr, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, db, L, inv)
         kappa = kappa_0
         initial_lp[i] = lp
         accepted = 0
@@ -550,14 +640,16 @@ def _fit_nb_dispersion(
                 kappa = (-30.0 - a) / dlp
             if a_propose > 10.0:
                 kappa = (10.0 - a) / dlp
-            theta_kappa = -1.0 * _log_posterior(
-                a + kappa * dlp, yr, mr, x, pm, prior_var, use_prior, use_cr, b, db, L, inv
+            a_new = a + kappa * dlp
+            lp_kappa = _lp_fast(
+                a_new, yr, mr, inv_mu, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, b, db, L
             )
+            theta_kappa = -1.0 * lp_kappa
             theta_hat_kappa = -1.0 * lp - kappa * epsilon * dlp * dlp
             if theta_kappa <= theta_hat_kappa:
                 accepted += 1
-                a = a + kappa * dlp
-                lpnew = _log_posterior(a, yr, mr, x, pm, prior_var, use_prior, use_cr, b, db, L, inv)
+                a = a_new
+                lpnew = lp_kappa  # DESeq2 evaluates it again at the same point
                 change = lpnew - lp
                 if change < tol:
                     lp = lpnew
@@ -565,7 +657,7 @@ def _fit_nb_dispersion(
                 if a < min_log_alpha:
                     break
                 lp = lpnew
-                dlp = _dlog_posterior(a, yr, mr, x, pm, prior_var, use_prior, use_cr, b, db, L, inv)
+                dlp = _dlp_fast(a, yr, mr, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, db, L, inv)
                 kappa = min(kappa * 1.1, kappa_0)
                 if accepted % 5 == 0:
                     kappa = kappa / 2.0

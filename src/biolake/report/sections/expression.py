@@ -8,13 +8,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from biolake.errors import InputError
 from biolake.lake import Lake, RunRecord
 from biolake.lake.progress import Progress
 from biolake.report.demo import register_demo
 from biolake.report.html import Section
 from biolake.report.runs import register_section
 
-__all__ = ["chart_spec", "dispersion_chart", "ma_chart", "top_genes", "volcano_chart"]
+__all__ = ["chart_spec", "dispersion_chart", "ma_chart", "pca_chart", "run_sample_pca", "top_genes", "volcano_chart"]
 
 _MAX_POINTS = 20_000
 _COLS = ["gene", "base_mean", "log2_fold_change", "pvalue", "padj"]
@@ -102,6 +103,54 @@ def dispersion_chart(disp: pd.DataFrame) -> alt.Chart:
     )
 
 
+def pca_chart(pca: pd.DataFrame, percent_var: np.ndarray, *, color: str | None = None) -> alt.Chart:
+    """Samples on the first two principal components (``color``: a column of ``pca`` to colour by)."""
+    pv = [float(percent_var[k]) if len(percent_var) > k else 0.0 for k in (0, 1)]
+    enc: dict = {
+        "x": alt.X("PC1:Q", title=f"PC1: {pv[0]:.0f} % variance"),
+        "y": alt.Y("PC2:Q", title=f"PC2: {pv[1]:.0f} % variance"),
+        "tooltip": ["sample:N", *([f"{color}:N"] if color else [])],
+    }
+    if color:
+        enc["color"] = alt.Color(f"{color}:N")
+    return (
+        alt.Chart(pca, title="PCA of samples")
+        .mark_circle(size=60, opacity=0.8)
+        .encode(**enc)
+        .properties(width=380, height=280)
+    )
+
+
+def run_sample_pca(
+    lake: Lake, counts: str, size_factors: np.ndarray, trend: dict, *, ntop: int = 500
+) -> tuple[tuple[pd.DataFrame, np.ndarray], list[str]]:
+    """Sample PCA of a lake count matrix as DESeq2's ``plotPCA(vst(dds, blind = FALSE))``.
+
+    Two passes over the matrix in blocks: the variance of every gene's transformed values, then
+    the ``ntop`` most variable genes (see :func:`biolake.genomics.de.variance_stabilizing_transform`
+    and :func:`biolake.genomics.de.sample_pca`).
+    """
+    from biolake.genomics.de import sample_pca, variance_stabilizing_transform
+    from biolake.io.counts import open_counts
+
+    store = open_counts(lake, counts)
+    step = max(1, store.chunk_rows)
+    rv = np.empty(store.n_genes)
+    for s in range(0, store.n_genes, step):
+        e = min(s + step, store.n_genes)
+        v = variance_stabilizing_transform(store.read(s, e) / size_factors, trend)
+        rv[s:e] = v.var(axis=1, ddof=1)
+    select = np.sort(np.argsort(-rv, kind="stable")[: min(ntop, store.n_genes)])
+    import zarr
+
+    arr = zarr.open_group(store.path, mode="r")["counts"]
+    vals = variance_stabilizing_transform(
+        np.asarray(arr.get_orthogonal_selection((select, slice(None)))) / size_factors, trend
+    )
+    # rows in file order: the PCA does not depend on the order of the genes
+    return sample_pca(vals, store.sample_id, ntop=ntop), store.sample_id
+
+
 def top_genes(res: pd.DataFrame, *, n: int = _TOP) -> pd.DataFrame:
     """The ``n`` genes with the smallest adjusted p-values."""
     return res.dropna(subset=["padj"]).sort_values(["padj", "pvalue"]).head(n).reset_index(drop=True)
@@ -139,7 +188,45 @@ def _de_section(lake: Lake, run: RunRecord, section: Section) -> None:
             chart_spec(dispersion_chart(lake.to_pandas(f"{name}_dispersions"))),
             caption="Gene-wise estimates, the fitted trend and the final (shrunken) dispersions, as DESeq2 plots them.",
         )
+    _pca_part(lake, run, name, section)
     section.table(top_genes(res), caption=f"Top {_TOP} genes by adjusted p-value", max_rows=_TOP)
+
+
+def _pca_part(lake: Lake, run: RunRecord, name: str, section: Section) -> None:
+    params = run.params
+    counts = str(params.get("counts", ""))
+    if not (lake.exists(f"{name}_size_factors") and lake.exists(f"{name}_dispersions")):
+        return
+    if not lake.exists(counts.removeprefix("lake:")):
+        section.text("The count matrix of this run is no longer in the lake: no sample PCA.")
+        return
+    sf_table = lake.to_pandas(f"{name}_size_factors")
+    trend = dict(lake.info(f"{name}_dispersions").attrs)
+    (pca, pct), sample_ids = run_sample_pca(lake, counts, sf_table["size_factor"].to_numpy(float), trend)
+    if list(sf_table["sample"].astype(str)) != sample_ids:
+        return
+    color = None
+    contrast = params.get("contrast") or []
+    try:
+        from biolake.genomics.de import _read_samples
+
+        table = _read_samples(params["samples"]).astype(str)
+        col = str(params.get("sample_col", "sample"))
+        if contrast and contrast[0] in table.columns and col in table.columns:
+            pca = pca.merge(table[[col, contrast[0]]].rename(columns={col: "sample"}), on="sample", how="left")
+            color = contrast[0]
+    except (InputError, KeyError, OSError):  # the samples file may have moved since the run: no colours
+        color = None
+    how = (
+        "variance-stabilising transformation with this run's dispersion trend (DESeq2's vst(dds, blind = FALSE))"
+        if trend.get("fit_type") in ("parametric", "mean")
+        else "log2(normalized count + 1) (DESeq2's normTransform; the local trend has no closed-form VST)"
+    )
+    section.chart(
+        chart_spec(pca_chart(pca, pct, color=color)),
+        caption=f"Samples on the first two principal components of the 500 most variable genes after the {how}, "
+        "as DESeq2's plotPCA.",
+    )
 
 
 @register_demo("Transcriptomics: differential expression of simulated RNA-seq counts (DESeq2 method)")
