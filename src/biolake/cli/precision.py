@@ -90,3 +90,7 @@ from biolake.cli.risk import risk_predict_command, risk_train_command  # noqa: E
 
 risk_app.command("train")(risk_train_command)
 risk_app.command("predict")(risk_predict_command)
+
+from biolake.cli.cohort import cohort_command  # noqa: E402
+
+app.command("cohort")(cohort_command)
