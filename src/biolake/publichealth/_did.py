@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from biolake.errors import InputError
-from biolake.publichealth._glm import fit_ols, independent_columns
 from biolake.publichealth._its import effect_table
+from biolake.stats.glm import independent_columns, ols_fit
 from biolake.stats.hac import cluster_robust
 
 __all__ = ["DID_DESIGNS", "fit_did", "rel_name"]
@@ -108,7 +108,7 @@ def fit_did(
     names = [*cols, *nu, *nt]
     keep = independent_columns(x)
     xk = x[:, keep]
-    fit = fit_ols(xk, y)
+    fit = ols_fit(xk, y)
     cov = cluster_robust(xk, fit.resid, unit_codes, hc_type=hc_type, bread=fit.bread)
     kept_names = [names[j] for j in keep]
     est = np.full(len(focus), np.nan)

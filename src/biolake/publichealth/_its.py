@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from biolake.errors import InputError
-from biolake.publichealth._glm import fit_negbin, fit_ols, fit_poisson, independent_columns
+from biolake.stats.glm import glm_fit, glm_nb, independent_columns, ols_fit, pearson_dispersion
 from biolake.stats.hac import newey_west
 
 __all__ = ["ITS_MODELS", "SEASONS", "ItsSpec", "effect_table", "fit_its", "its_design"]
@@ -133,7 +133,7 @@ def fit_its(
     x_cf[:, names.index("level")] = 0.0
     x_cf[:, names.index("slope")] = 0.0
     if spec.model == "ols":
-        fit = fit_ols(x, y)
+        fit = ols_fit(x, y)
         lag = default_lag(n) if spec.lag is None else spec.lag
         cov = newey_west(x, fit.resid, lag=lag, adjust=spec.hac_adjust, bread=fit.bread)
         df: float | None = float(fit.df_resid)
@@ -149,12 +149,21 @@ def fit_its(
         if not np.any(y[post.astype(bool)] > 0) or not np.any(y[~post.astype(bool)] > 0):
             raise InputError(f"{series}: a count model needs some non-zero counts before and after the intervention")
         try:
-            gfit = fit_negbin(x, y, offset=offset) if spec.model == "negbin" else fit_poisson(x, y, offset=offset)
+            with np.errstate(all="ignore"):
+                if spec.model == "negbin":
+                    gfit = glm_nb(x, y, offset=offset)
+                else:
+                    gfit = glm_fit(x, y, family="poisson", offset=offset)
         except (FloatingPointError, np.linalg.LinAlgError) as exc:
             raise InputError(f"{series}: the {spec.model} model cannot be fitted ({exc})") from None
-        scale = gfit.dispersion if spec.model == "quasipoisson" else 1.0
-        cov = gfit.cov_unscaled * scale
-        df = float(gfit.df_resid) if spec.model == "quasipoisson" else None
+        bad = not (np.all(np.isfinite(gfit.coef)) and np.all(np.isfinite(gfit.cov)))
+        if bad or (spec.model != "negbin" and not gfit.converged):
+            raise InputError(f"{series}: the {spec.model} model cannot be fitted (IRLS did not converge)")
+        if spec.model == "negbin" and not (np.isfinite(gfit.theta) and gfit.theta > 0):
+            raise InputError(f"{series}: the negbin model cannot be fitted (theta = {gfit.theta})")
+        scale = pearson_dispersion(y, gfit.mu, x.shape[1]) if spec.model == "quasipoisson" else 1.0
+        cov = gfit.cov * scale
+        df = float(n - x.shape[1]) if spec.model == "quasipoisson" else None
         coef, fitted = gfit.coef, gfit.mu
         eta = x_cf @ coef + (0.0 if offset is None else offset)
         cf_se = np.sqrt(np.einsum("ij,jk,ik->i", x_cf, cov, x_cf))

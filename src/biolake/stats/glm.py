@@ -13,7 +13,14 @@
   means, the Newton iterations of MASS ``theta.ml`` step for step (same start, same stop
   at ``|Δθ| ≤ eps^0.25``), so the ``theta`` agrees with MASS, not only the optimum.
 * :func:`glm_nb` — MASS ``glm.nb``: a Poisson fit, then alternating ``theta_ml`` and IRLS
-  at fixed ``theta`` until the log-likelihood and ``theta`` settle.
+  at fixed ``theta`` until the log-likelihood and ``theta`` settle; ``se_theta`` is the
+  standard error ``theta.ml`` attaches (``1/sqrt(information)`` at its last Newton step),
+  as ``glm.nb``'s ``SE.theta``.
+* :func:`theta_ml_se` — ``theta_ml`` with that standard error.
+* :func:`ols_fit` — least squares of a full-rank design (R ``lm``): coefficients, residuals,
+  ``(X'X)⁻¹`` and residual df, for sandwich covariances (:mod:`biolake.stats.hac`).
+* :func:`independent_columns` — the columns kept when aliased (collinear) ones are dropped
+  left to right, as R's pivoting QR (``dqrdc2``, tolerance 1e-7) drops them (``NA`` in R).
 
 Standard errors are the square roots of the diagonal of the inverse Fisher information
 ``(XᵀWX)⁻¹`` at the estimate (dispersion 1, as ``summary.glm`` for these families and
@@ -36,7 +43,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, special, stats
 
-__all__ = ["FAMILIES", "GlmFit", "glm_fit", "glm_nb", "nb_loglik", "theta_ml"]
+__all__ = [
+    "FAMILIES",
+    "GlmFit",
+    "OlsFit",
+    "glm_fit",
+    "glm_nb",
+    "independent_columns",
+    "nb_loglik",
+    "ols_fit",
+    "pearson_dispersion",
+    "theta_ml",
+    "theta_ml_se",
+]
 
 FAMILIES = ("binomial", "poisson", "negbin")
 _EPS = np.finfo(np.float64).eps
@@ -62,6 +81,8 @@ class GlmFit:
         Whether the stopping rule was met.
     theta
         The negative binomial ``theta`` (``nan`` for other families).
+    se_theta
+        Its standard error from ``theta.ml`` (``glm_nb`` only; ``nan`` otherwise).
     """
 
     coef: np.ndarray
@@ -74,6 +95,7 @@ class GlmFit:
     iterations: int
     converged: bool
     theta: float = math.nan
+    se_theta: float = math.nan
 
 
 def _family(family: str, theta: float):
@@ -223,6 +245,17 @@ def theta_ml(
     Starts at ``n / Σ w (y/μ − 1)²`` and takes Newton steps while ``|Δθ| > eps`` (at most
     ``limit − 1`` steps), exactly as MASS, so the result equals MASS's to rounding.
     """
+    return theta_ml_se(y, mu, weights=weights, limit=limit, eps=eps)[0]
+
+
+def theta_ml_se(
+    y: np.ndarray, mu: np.ndarray, *, weights: np.ndarray | None = None, limit: int = 10, eps: float = _EPS**0.25
+) -> tuple[float, float]:
+    """:func:`theta_ml` and its standard error, MASS ``theta.ml``'s ``attr(, "SE")``.
+
+    The SE is ``1/sqrt(information)`` at the start of MASS's last Newton step (``nan``
+    when no step was taken or the information is not positive).
+    """
     y = np.asarray(y, dtype=np.float64)
     mu = np.asarray(mu, dtype=np.float64)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -231,6 +264,7 @@ def theta_ml(
     t0 = n / float(np.sum(w * (y / mu - 1) ** 2))
     it = 0
     delta = 1.0
+    info = math.nan
     while True:
         it += 1
         if not (it < limit and abs(delta) > eps):
@@ -242,7 +276,8 @@ def theta_ml(
         info = np.sum(w * (-tg + special.polygamma(1, t0) - 1 / t0 + 2 / (mu + t0) - (y + t0) / (mu + t0) ** 2))
         delta = float(score / info)
         t0 = t0 + delta
-    return max(t0, 0.0)
+    se = 1.0 / math.sqrt(info) if info > 0 else math.nan
+    return max(t0, 0.0), se
 
 
 def nb_loglik(theta: float, mu: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -298,12 +333,69 @@ def glm_nb(
             break
         fit = glm_fit(x, y, family="negbin", offset=offset, weights=w, theta=th, eta_start=np.log(mu))
         t0 = th
-        th = theta_ml(y, mu, weights=w, limit=max_iter)
+        th, se_th = theta_ml_se(y, mu, weights=w, limit=max_iter)
         mu = fit.mu
         delta = t0 - th
         lm0 = lm
         lm = nb_loglik(th, mu, y, w)
     fit.theta = th
+    fit.se_theta = se_th
     fit.iterations = it
     fit.converged = it <= max_iter and fit.converged
     return fit
+
+
+def pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_coef: int) -> float:
+    """Pearson's χ²/(n − k) of a Poisson fit: quasi-Poisson's dispersion (``summary.glm``)."""
+    y = np.asarray(y, dtype=np.float64)
+    df = len(y) - n_coef
+    return float(np.sum((y - mu) ** 2 / mu)) / df if df > 0 else math.nan
+
+
+_ALIAS_TOL = 1e-7
+
+
+def independent_columns(x: np.ndarray, *, tol: float = _ALIAS_TOL) -> np.ndarray:
+    """Indices of the columns kept when aliased ones are dropped left to right (as R's ``lm``)."""
+    x = np.asarray(x, dtype=np.float64)
+    keep: list[int] = []
+    q = np.zeros((x.shape[0], 0))
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        norm = np.linalg.norm(col)
+        if norm == 0:
+            continue
+        r = col - q @ (q.T @ col)
+        r = r - q @ (q.T @ r)  # re-orthogonalise
+        rn = np.linalg.norm(r)
+        if rn > tol * norm:
+            keep.append(j)
+            q = np.column_stack([q, r / rn])
+    return np.asarray(keep, dtype=np.int64)
+
+
+@dataclass
+class OlsFit:
+    """An OLS fit: coefficients, residuals, fitted values, ``(X'X)⁻¹``, residual variance and df."""
+
+    coef: np.ndarray
+    resid: np.ndarray
+    fitted: np.ndarray
+    bread: np.ndarray
+    sigma2: float
+    df_resid: int
+
+
+def ols_fit(x: np.ndarray, y: np.ndarray) -> OlsFit:
+    """Least squares of ``y`` on a full-rank ``x`` by QR (as R's ``lm``)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    qm, r = np.linalg.qr(x)
+    coef = np.linalg.solve(r, qm.T @ y)
+    fitted = x @ coef
+    resid = y - fitted
+    n, k = x.shape
+    rinv = np.linalg.solve(r, np.eye(k))
+    df = n - k
+    sigma2 = float(resid @ resid / df) if df > 0 else math.nan
+    return OlsFit(coef=coef, resid=resid, fitted=fitted, bread=rinv @ rinv.T, sigma2=sigma2, df_resid=df)
