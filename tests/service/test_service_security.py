@@ -215,7 +215,7 @@ def test_security_headers__on_every_answer(ro_client, path):
     assert "unsafe-inline" not in csp.split("script-src", 1)[1].split(";")[0]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     assert len(headers["x-request-id"]) == 16
 
 

@@ -262,7 +262,7 @@ class Guard:
             ("content-security-policy", PAGE_CSP),
             ("x-content-type-options", "nosniff"),
             ("x-frame-options", "DENY"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", "same-origin"),  # "no-referrer" makes browsers send "Origin: null" on form posts
             ("cross-origin-opener-policy", "same-origin"),
             ("cache-control", "no-store"),
         ]
