@@ -91,3 +91,9 @@ app.add_typer(_trial_app, name="trial")
 from biolake.cli.targets import targets_command  # noqa: E402  (registers "discovery targets")
 
 app.command("targets")(targets_command)
+
+from biolake.cli.screening import cluster_command, filter_command, model_app  # noqa: E402  (screening commands)
+
+app.command("filter")(filter_command)
+app.command("cluster")(cluster_command)
+app.add_typer(model_app, name="model")

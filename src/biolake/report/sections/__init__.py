@@ -19,5 +19,6 @@ from biolake.report.sections import prs as _prs_section  # noqa: F401
 from biolake.report.sections import publichealth_epi as _publichealth_epi_section  # noqa: F401
 from biolake.report.sections import publichealth_impact as _publichealth_impact_section  # noqa: F401
 from biolake.report.sections import publichealth_rt as _publichealth_rt_section  # noqa: F401
+from biolake.report.sections import screening as _screening_section  # noqa: F401
 from biolake.report.sections import tables, trials  # noqa: F401
 from biolake.report.sections import targets as _targets_section  # noqa: F401
