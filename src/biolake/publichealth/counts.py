@@ -356,6 +356,17 @@ def _series_starts(table: pa.Table, by: Sequence[str]) -> np.ndarray:
     return np.flatnonzero(new)
 
 
+def _same_key(left: pa.Table, i: int, right: pa.Table, j: int, by: Sequence[str]) -> bool:
+    """Whether row ``i`` of ``left`` and row ``j`` of ``right`` have the same series keys (nulls equal)."""
+    for key in by:
+        a, b = left.column(key)[i].as_py(), right.column(key)[j].as_py()
+        if a == b:
+            continue
+        if a is None or b is None or not (isinstance(a, float) and isinstance(b, float) and a != a and b != b):
+            return False
+    return True
+
+
 def iter_series_chunks(
     source: CountSource, *, chunk_series: int = 5_000, batch_rows: int = 65_536
 ) -> Iterator[pa.Table]:
@@ -369,10 +380,22 @@ def iter_series_chunks(
     try:
         reader = source.connection.sql(source.query).to_arrow_reader(batch_rows)
         pending: pa.Table | None = None
+        starts = np.zeros(0, dtype=np.int64)
+        by = source.spec.by
         for batch in reader:
             table = pa.Table.from_batches([batch])
-            pending = table if pending is None else pa.concat_tables([pending, table])
-            starts = _series_starts(pending, source.spec.by)
+            if table.num_rows == 0:
+                continue
+            # series starts of the new rows only (the rows already pending keep theirs)
+            new_starts = _series_starts(table, by)
+            if pending is None or pending.num_rows == 0:
+                pending, starts = table, new_starts
+            else:
+                offset = pending.num_rows
+                if _same_key(pending, offset - 1, table, 0, by):
+                    new_starts = new_starts[1:]  # the last pending series continues
+                starts = np.concatenate([starts, new_starts + offset])
+                pending = pa.concat_tables([pending, table])
             # complete series: all but the last, which may continue in the next batch
             while len(starts) - 1 >= chunk_series:
                 cut = int(starts[chunk_series])
