@@ -55,7 +55,6 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,7 +62,7 @@ import pandas as pd
 from scipy import special
 
 from biolake.errors import InputError, check_param
-from biolake.genomics.design import Design, model_matrix, parse_design
+from biolake.genomics.design import align_samples, check_full_rank, model_matrix, parse_design, read_samples
 from biolake.lake import Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.chunks import ArrayChunk
@@ -734,13 +733,13 @@ def _run(
         isinstance(contrast, Sequence) and not isinstance(contrast, str) and len(contrast) == 3,
         "three strings: factor, numerator level, denominator level",
     )
-    table = _align_samples(samples, sample_ids, sample_col, samples_file)
+    table = align_samples(samples, sample_ids, col=sample_col, file=samples_file)
     factors = parse_design(design)
     if not factors:
         raise InputError("the design must have at least one factor", file="--design")
     d = model_matrix(table, factors, file=samples_file)
     m, p = d.matrix.shape
-    _check_rank(d, "--design")
+    check_full_rank(d, option="--design")
     if m <= p:
         raise InputError(f"{m} samples for {p} coefficients: no replicates to estimate the dispersion", file="--design")
     c_factor, c_num, c_den = (str(v) for v in contrast)
@@ -917,34 +916,6 @@ def _r_trimmed_mean_1d(x: np.ndarray, trim: float) -> float:
     return float(np.sort(x)[lo : n - lo].mean())
 
 
-def _check_rank(d: Design, option: str) -> None:
-    if np.linalg.matrix_rank(d.matrix) < d.matrix.shape[1]:
-        raise InputError(
-            f"the design matrix is not full rank (columns {', '.join(d.columns)}): a factor is confounded with another",
-            file=option,
-        )
-
-
-def _align_samples(samples: pd.DataFrame, sample_ids: list[str], col: str, file: str) -> pd.DataFrame:
-    if col not in samples.columns:
-        raise InputError(f"the samples table has no {col!r} column (use --sample-col)", file=file)
-    ids = samples[col].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise InputError(f"sample {dup.iloc[0]!r} appears twice", file=file, column=col)
-    known = set(ids)
-    missing = [s for s in sample_ids if s not in known]
-    if missing:
-        raise InputError(
-            f"{len(missing)} count columns are not in the samples table, e.g. {missing[0]!r}", file=file, column=col
-        )
-    wanted = set(sample_ids)
-    extra = [s for s in ids if s not in wanted]
-    if extra:
-        raise InputError(f"{len(extra)} samples have no count column, e.g. {extra[0]!r}", file=file, column=col)
-    return samples.assign(**{col: ids}).set_index(col).loc[sample_ids].reset_index()
-
-
 def deseq2(
     counts: pd.DataFrame,
     samples: pd.DataFrame,
@@ -1056,18 +1027,6 @@ def _block_rows(n_genes: int, most: int) -> int:
     return max(1, min(most, max(256, -(-n_genes // 16))))
 
 
-def _read_samples(path: str | os.PathLike[str]) -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", file=p)
-    name = p.name.lower().removesuffix(".gz")
-    sep = "," if name.endswith(".csv") else "\t"
-    try:
-        return pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the samples table: {' '.join(str(exc).split())}", file=p) from None
-
-
 def de_job(
     lake: Lake,
     counts: str,
@@ -1112,7 +1071,7 @@ def de_job(
     from biolake.io.counts import COUNTS_ENCODING, open_counts
 
     store = open_counts(lake, counts)
-    table = _read_samples(samples)
+    table = read_samples(samples)
     params = {
         "counts": counts,
         "samples": str(samples),

@@ -20,16 +20,18 @@ Examples
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from biolake.errors import InputError
 
-__all__ = ["Design", "model_matrix", "parse_design"]
+__all__ = ["Design", "align_samples", "check_full_rank", "model_matrix", "parse_design", "read_samples"]
 
 _TERM = re.compile(r"`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)|(1)")
 
@@ -171,3 +173,50 @@ def model_matrix(
             cols.append((vals == level).astype(np.float64))
             names.append(f"{f}_{level}_vs_{order[0]}")
     return Design(np.column_stack(cols), names, list(factors), lv, values)
+
+
+def check_full_rank(d: Design, *, option: str = "--design") -> None:
+    """Refuse a design matrix that is not of full column rank (a factor confounded with another)."""
+    if np.linalg.matrix_rank(d.matrix) < d.matrix.shape[1]:
+        raise InputError(
+            f"the design matrix is not full rank (columns {', '.join(d.columns)}): a factor is confounded with another",
+            file=option,
+        )
+
+
+def read_samples(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A samples table (CSV by extension, else tab-separated; ``.gz`` too), every value as text."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", file=p)
+    name = p.name.lower().removesuffix(".gz")
+    sep = "," if name.endswith(".csv") else "\t"
+    try:
+        return pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the samples table: {' '.join(str(exc).split())}", file=p) from None
+
+
+def align_samples(
+    samples: pd.DataFrame, sample_ids: Sequence[str], *, col: str, file: str, what: str = "count"
+) -> pd.DataFrame:
+    """Rows of the samples table in the matrix's column order (ids as text); any mismatch is an error.
+
+    ``what`` names the matrix in the messages (``count`` columns, ``matrix`` columns).
+    """
+    if col not in samples.columns:
+        raise InputError(f"the samples table has no {col!r} column (use --sample-col)", file=file)
+    ids = samples[col].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(f"sample {dup.iloc[0]!r} appears twice", file=file, column=col)
+    known, wanted = set(ids), set(sample_ids)
+    missing = [s for s in sample_ids if s not in known]
+    if missing:
+        raise InputError(
+            f"{len(missing)} {what} columns are not in the samples table, e.g. {missing[0]!r}", file=file, column=col
+        )
+    extra = [s for s in ids if s not in wanted]
+    if extra:
+        raise InputError(f"{len(extra)} samples have no {what} column, e.g. {extra[0]!r}", file=file, column=col)
+    return samples.assign(**{col: ids}).set_index(col).loc[list(sample_ids)].reset_index()

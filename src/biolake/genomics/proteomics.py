@@ -52,8 +52,7 @@ import numpy as np
 import pandas as pd
 
 from biolake.errors import InputError, check_param
-from biolake.genomics.de import _check_rank, _read_samples
-from biolake.genomics.design import model_matrix, parse_design
+from biolake.genomics.design import align_samples, check_full_rank, model_matrix, parse_design, read_samples
 from biolake.lake import Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.progress import NullProgress, Progress
@@ -88,26 +87,6 @@ def median_normalize(y: np.ndarray) -> np.ndarray:
         if v.size:
             med[j] = np.median(v)
     return y - (med - np.nanmean(med))[None, :]
-
-
-def _align_samples(samples: pd.DataFrame, sample_ids: list[str], col: str, file: str) -> pd.DataFrame:
-    """Rows of the samples table in the matrix's column order (ids as text); mismatches are errors."""
-    if col not in samples.columns:
-        raise InputError(f"the samples table has no {col!r} column (use --sample-col)", file=file)
-    ids = samples[col].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise InputError(f"sample {dup.iloc[0]!r} appears twice", file=file, column=col)
-    known, wanted = set(ids), set(sample_ids)
-    missing = [s for s in sample_ids if s not in known]
-    if missing:
-        raise InputError(
-            f"{len(missing)} matrix columns are not in the samples table, e.g. {missing[0]!r}", file=file, column=col
-        )
-    extra = [s for s in ids if s not in wanted]
-    if extra:
-        raise InputError(f"{len(extra)} samples have no matrix column, e.g. {extra[0]!r}", file=file, column=col)
-    return samples.assign(**{col: ids}).set_index(col).loc[sample_ids].reset_index()
 
 
 def impute_minprob(y: np.ndarray, *, q: float = 0.01, tune_sigma: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -199,7 +178,7 @@ def _run(
         isinstance(contrast, Sequence) and not isinstance(contrast, str) and len(contrast) == 3,
         "three strings: factor, numerator level, denominator level",
     )
-    table = _align_samples(samples, sample_ids, sample_col, samples_file)
+    table = align_samples(samples, sample_ids, col=sample_col, file=samples_file, what="matrix")
     factors = parse_design(design)
     if not factors:
         raise InputError("the design must have at least one factor", file="--design")
@@ -217,7 +196,7 @@ def _run(
         raise InputError("the contrast's two levels are the same", file="--contrast")
     levels = {c_factor: [c_den, *[v for v in d0.levels[c_factor] if v != c_den]]}
     d = model_matrix(table, factors, levels=levels, file=samples_file)
-    _check_rank(d, "--design")
+    check_full_rank(d, option="--design")
     m, p = d.matrix.shape
     if m <= p:
         raise InputError(f"{m} samples for {p} coefficients: no residual degrees of freedom", file="--design")
@@ -405,7 +384,7 @@ def proteomics_job(
     from biolake.io.proteomics import open_proteomics
 
     store = open_proteomics(lake, dataset)
-    table = _read_samples(samples)
+    table = read_samples(samples)
     params = {
         "dataset": dataset,
         "samples": str(samples),

@@ -208,9 +208,9 @@ def _pca_part(lake: Lake, run: RunRecord, name: str, section: Section) -> None:
     color = None
     contrast = params.get("contrast") or []
     try:
-        from biolake.genomics.de import _read_samples
+        from biolake.genomics.design import read_samples
 
-        table = _read_samples(params["samples"]).astype(str)
+        table = read_samples(params["samples"]).astype(str)
         col = str(params.get("sample_col", "sample"))
         if contrast and contrast[0] in table.columns and col in table.columns:
             pca = pca.merge(table[[col, contrast[0]]].rename(columns={col: "sample"}), on="sample", how="left")
