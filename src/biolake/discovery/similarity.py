@@ -210,6 +210,16 @@ def _reachable(
 
 
 # --------------------------------------------------------------------------- job
+def molecule_table(lake: Lake, library: str) -> DatasetInfo:
+    """The molecule table of a library ingested by ``biolake ingest molecules`` (else a one-line error)."""
+    info = lake.info(library)
+    if info.kind != "table" or not info.attrs.get("fingerprints"):
+        raise InputError(
+            "is not a molecule library (ingest it with 'biolake ingest molecules')", file=f"lake:{info.name}"
+        )
+    return info
+
+
 def _resolve_library(lake: Lake, library: str) -> tuple[str, DatasetInfo]:
     """(molecule table name, fingerprint dataset) of a library given by either name."""
     info = lake.info(library)

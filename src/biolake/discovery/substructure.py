@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from biolake.discovery.similarity import molecule_table
 from biolake.errors import InputError, check_param
 from biolake.lake import Lake
 from biolake.lake.backend import SCHEDULER_ENV_VAR, get_backend
@@ -122,11 +123,7 @@ def substructure(
     check_param(
         "substructure", "chunk_rows", chunk_rows, isinstance(chunk_rows, int) and chunk_rows >= 1, "a positive integer"
     )
-    info = lake.info(library)
-    if info.kind != "table" or not info.attrs.get("fingerprints"):
-        raise InputError(
-            "is not a molecule library (ingest it with 'biolake ingest molecules')", file=f"lake:{info.name}"
-        )
+    info = molecule_table(lake, library)
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV_VAR, "").strip() or "processes"
     progress = progress or NullProgress()
