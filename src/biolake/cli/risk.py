@@ -18,8 +18,8 @@ def _split(value: str | None) -> list[str]:
 
 def risk_train_command(
     data: Annotated[str, typer.Option("--data", help="Patients: a CSV/TSV/Parquet file or lake:NAME.")],
-    target: Annotated[str, typer.Option("--target", help="Binary outcome column (0/1); for cox the event column.")],
-    model: Annotated[str, typer.Option("--model", help="logistic, lasso, gbm or cox (rsf is not available).")],
+    target: Annotated[str, typer.Option("--target", help="Binary outcome column (0/1); for cox/rsf the event column.")],
+    model: Annotated[str, typer.Option("--model", help="logistic, lasso, gbm, cox or rsf (random survival forest).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file (joblib) to write; MODEL.json is its sidecar.")],
     features: Annotated[
         str | None, typer.Option("--features", help="Feature columns, comma-separated; text columns are one-hot.")
@@ -27,9 +27,9 @@ def risk_train_command(
     all_features: Annotated[
         bool, typer.Option("--all", help="Use every column except the outcome, group and temporal ones.")
     ] = False,
-    time: Annotated[str | None, typer.Option("--time", help="Follow-up time column (cox).")] = None,
+    time: Annotated[str | None, typer.Option("--time", help="Follow-up time column (cox, rsf).")] = None,
     event: Annotated[
-        str | None, typer.Option("--event", help="Event column, 1 = event, 0 = censored (cox; default --target).")
+        str | None, typer.Option("--event", help="Event column, 1 = event, 0 = censored (cox/rsf; default --target).")
     ] = None,
     cv: Annotated[int, typer.Option("--cv", help="Cross-validation folds.")] = 5,
     group: Annotated[

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from biolake.errors import InputError, check_param
 from biolake.lake.progress import NullProgress, Progress
-from biolake.precision.risk.models import MODELS, FittedModel, import_shap
+from biolake.precision.risk.models import MODELS, SURVIVAL_MODELS, FittedModel, import_shap
 from biolake.precision.risk.preprocess import MISSING, Preprocessor
 from biolake.precision.risk.validate import (
     Outcome,
@@ -39,10 +39,6 @@ from biolake.precision.survival._data import _numeric, load_columns
 __all__ = ["FORMAT", "load_model", "predict_job", "train_job"]
 
 FORMAT = "biolake-risk-model"
-RSF_MESSAGE = (
-    "model 'rsf' is not available: the maintained random survival forest (scikit-survival) is GPL-3 "
-    "and cannot be a dependency; use --model cox"
-)
 
 
 def _spec(data: Any) -> str:
@@ -148,8 +144,7 @@ def train_job(
         Binary outcome column (0/1) for ``logistic``, ``lasso`` and ``gbm``; for ``cox`` the
         event column when ``event`` is not given.
     model
-        ``logistic``, ``lasso``, ``gbm`` or ``cox`` (``rsf`` is refused, see
-        :mod:`biolake.precision.risk.models`).
+        ``logistic``, ``lasso``, ``gbm``, ``cox`` or ``rsf`` (see :mod:`biolake.precision.risk.models`).
     features, all_features
         The feature columns, or every column except the outcome, group and temporal ones.
     time, event
@@ -181,8 +176,6 @@ def train_job(
     ...                          model="logistic", features=["age", "sex"])  # doctest: +SKIP
     """
     fn = "train_job"
-    if model == "rsf":
-        raise InputError(RSF_MESSAGE, file="--model")
     check_param(fn, "model", model, model in MODELS, f"one of {', '.join(MODELS)}")
     check_param(fn, "missing", missing, missing in MISSING, f"one of {', '.join(MISSING)}")
     check_param(fn, "cv", cv, isinstance(cv, int) and not isinstance(cv, bool) and cv >= 2, "an integer >= 2")
@@ -193,13 +186,15 @@ def train_job(
         raise InputError("give --group or --temporal, not both", file="--temporal")
     if (features is None or not list(features)) == (not all_features):
         raise InputError("give either --features a,b,… or --all", file="--features")
-    survival = model == "cox"
+    survival = model in SURVIVAL_MODELS
     if survival:
         if not time:
-            raise InputError("model 'cox' needs --time (and --event, or --target as the event column)", file="--time")
+            raise InputError(
+                f"model {model!r} needs --time (and --event, or --target as the event column)", file="--time"
+            )
         event = event or target
     elif time or event:
-        raise InputError(f"--time/--event are for survival models (cox); model {model!r} is binary", file="--time")
+        raise InputError(f"--time/--event are for survival models (cox, rsf); model {model!r} is binary", file="--time")
     spec = _spec(data)
     outcome_cols = [time, event] if survival else [target]
     reserved = {c for c in (*outcome_cols, target, group, temporal) if c}
@@ -346,6 +341,8 @@ def train_job(
                 meta["intercept"] = fitted.intercept
         if model == "gbm":
             meta["permutation_importance"] = _importance(pre, fitted, frame, outcome, seed)
+        elif model == "rsf":
+            meta["permutation_importance"] = _survival_importance(pre, fitted, frame, outcome, seed)
         meta = _jsonable(meta)
         stem = Path(str(out)).name.split(".")[0] or "model"
         taken: set[str] = set()
@@ -371,6 +368,27 @@ def _importance(pre: Preprocessor, fitted: FittedModel, frame: pd.DataFrame, out
             fitted.estimator, x[ok], outcome.y[ok], scoring="roc_auc", n_repeats=5, random_state=seed
         )
     return dict(zip(pre.columns, res.importances_mean.tolist(), strict=True))
+
+
+def _survival_importance(
+    pre: Preprocessor, fitted: FittedModel, frame: pd.DataFrame, outcome: Outcome, seed: int, n_repeats: int = 5
+) -> dict:
+    """Mean decrease of Harrell's C (training rows) when one design column is permuted."""
+    from biolake.precision.survival.concordance import concordance_index
+
+    x, ok = pre.transform(frame, check=False)
+    x, t, e = x[ok], outcome.time[ok], outcome.event[ok]
+    base = concordance_index(t, e, fitted.risk(x))["concordance"]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for j, col in enumerate(pre.columns):
+        drops = []
+        for _ in range(n_repeats):
+            xp = x.copy()
+            xp[:, j] = rng.permutation(xp[:, j])
+            drops.append(base - concordance_index(t, e, fitted.risk(xp))["concordance"])
+        out[col] = float(np.mean(drops))
+    return out
 
 
 def _save(path: Path, payload: dict[str, Any]) -> None:

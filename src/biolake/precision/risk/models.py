@@ -9,15 +9,20 @@
 * ``cox`` — Cox proportional hazards with Efron ties by :func:`biolake.stats.coxph.coxph_efron`
   (R ``coxph``); survival probabilities from the Breslow baseline hazard
   ``H₀(t) = Σ_{t_k ≤ t} d_k / Σ_{T_j ≥ t_k} exp(lp_j)``.
-* ``rsf`` (random survival forest) is not offered: the maintained Python implementation is
-  scikit-survival, which is GPL-3 and may not be a dependency here.
+* ``rsf`` — random survival forest with log-rank splitting, :func:`biolake.stats.rsf.survival_forest`
+  (written here because scikit-survival is GPL-3; grown as R ``ranger`` grows it: 500 trees,
+  bootstrap, ``mtry = ceil(sqrt(p))``, ``min.node.size = 3``). Its risk score is the ensemble
+  mortality ``Σ_t H(t | x)`` over the training times (ranger's and randomForestSRC's), also used
+  as ``linear_predictor``; survival probabilities ``exp(−H(t | x))``.
 
 Contributions (``risk predict``): for the linear models the exact additive decomposition of
 the linear predictor, ``coef_j · (x_j − mean_j)`` on the model scale (log-odds for logistic and
 lasso, log relative hazard for Cox; the means are the training means of the design columns),
 with ``baseline`` = the linear predictor at the means; for gbm SHAP values on the log-odds scale
 (``shap.TreeExplainer``, exact for trees) when the optional ``shap`` package is installed,
-otherwise none per patient (the model file keeps permutation importances instead).
+otherwise none per patient (the model file keeps permutation importances instead); for rsf
+none per patient (SHAP has no explainer for our forest): the model file keeps permutation
+importances (decrease of Harrell's C).
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ import numpy as np
 __all__ = ["BINARY_MODELS", "GRIDS", "MODELS", "SURVIVAL_MODELS", "FittedModel", "fit_model"]
 
 BINARY_MODELS = ("logistic", "lasso", "gbm")
-SURVIVAL_MODELS = ("cox",)
+SURVIVAL_MODELS = ("cox", "rsf")
 MODELS = (*BINARY_MODELS, *SURVIVAL_MODELS)
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "lasso": {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]},
     "gbm": {"max_depth": [2, 3, 5], "learning_rate": [0.03, 0.1, 0.3]},
 }
-DEFAULTS: dict[str, dict[str, Any]] = {"lasso": {"C": 1.0}, "gbm": {"max_depth": 3, "learning_rate": 0.1}}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "lasso": {"C": 1.0},
+    "gbm": {"max_depth": 3, "learning_rate": 0.1},
+    "rsf": {"n_trees": 500, "min_node_size": 3},
+}
 
 
 @dataclass
@@ -64,15 +73,21 @@ class FittedModel:
                 return self.estimator.decision_function(x)
         if self.kind == "cox":
             return (x - self.center) @ self.coef
+        if self.kind == "rsf":
+            return self.estimator.mortality(x)
         return self.intercept + x @ self.coef
 
     def risk(self, x: np.ndarray) -> np.ndarray:
-        """Probability of the outcome (binary) or relative hazard ``exp(lp)`` (Cox)."""
+        """Probability of the outcome (binary), relative hazard ``exp(lp)`` (Cox) or ensemble mortality (rsf)."""
+        if self.kind == "rsf":
+            return self.estimator.mortality(x)
         lp = self.linear_predictor(x)
         return np.exp(lp) if self.kind == "cox" else 1 / (1 + np.exp(-lp))
 
     def survival(self, x: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Cox: ``S(t | x) = exp(−H₀(t) · exp(lp))`` for each row and time."""
+        """Cox: ``S(t | x) = exp(−H₀(t) · exp(lp))``; rsf: ``exp(−H(t | x))``; for each row and time."""
+        if self.kind == "rsf":
+            return self.estimator.survival(x, np.asarray(times, dtype=float))
         idx = np.searchsorted(self.base_times, np.asarray(times, dtype=float), side="right") - 1
         h0 = np.where(idx >= 0, self.base_hazard[np.clip(idx, 0, None)], 0.0)
         return np.exp(-np.outer(np.exp(self.linear_predictor(x)), h0))
@@ -88,6 +103,8 @@ class FittedModel:
                 values = np.asarray(explainer.shap_values(x))
             base = float(np.ravel(explainer.expected_value)[0])
             return np.full(len(x), base), values
+        if self.kind == "rsf":
+            return None
         contrib = (x - self.center) * self.coef
         base = self.linear_predictor(np.asarray(self.center)[None, :])[0]
         return np.full(len(x), base), contrib
@@ -144,6 +161,13 @@ def fit_model(
         model = FittedModel(kind, params, coef=fit.coef, center=center)
         model.base_times, model.base_hazard = _breslow(time, event, model.linear_predictor(x))
         return model
+    if kind == "rsf":
+        from biolake.stats.rsf import survival_forest
+
+        forest = survival_forest(
+            x, time, event, n_trees=params["n_trees"], min_node_size=params["min_node_size"], seed=seed
+        )
+        return FittedModel(kind, {**params, "mtry": forest.mtry}, estimator=forest, center=center)
     if kind == "gbm":
         from sklearn.ensemble import HistGradientBoostingClassifier
 

@@ -175,7 +175,7 @@ def cross_validate(
     )
     order = np.argsort(oof["row"].to_numpy(), kind="mergesort")
     surv = None
-    if kind == "cox":
+    if kind in ("cox", "rsf"):
 
         def surv(times: np.ndarray) -> np.ndarray:
             return np.vstack([m.survival(xs, times) for m, xs in parts])[order]
