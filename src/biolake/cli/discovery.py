@@ -97,3 +97,7 @@ from biolake.cli.screening import cluster_command, filter_command, model_app  # 
 app.command("filter")(filter_command)
 app.command("cluster")(cluster_command)
 app.add_typer(model_app, name="model")
+
+from biolake.cli.dock import dock_command  # noqa: E402  (registers "discovery dock")
+
+app.command("dock")(dock_command)
