@@ -54,7 +54,12 @@ def table(
 def molecules(
     file: Annotated[Path, typer.Argument(help="SMILES (.smi), CSV/TSV with a SMILES column, or SDF; .gz too.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name (also NAME_fp, NAME_rejects).")],
-    fp: Annotated[str, typer.Option("--fp", help="morganR:BITS, rdkit:BITS, atompair:BITS or maccs.")] = "morgan2:2048",
+    fp: Annotated[
+        str,
+        typer.Option(
+            "--fp", help="morganR:BITS, featmorganR:BITS, morgancountR:BITS, rdkit:BITS, atompair:BITS or maccs."
+        ),
+    ] = "morgan2:2048",
     id_col: Annotated[str | None, typer.Option("--id-col", help="CSV/TSV id column (default: id, name).")] = None,
     smiles_col: Annotated[
         str | None, typer.Option("--smiles-col", help="CSV/TSV SMILES column (default: smiles).")

@@ -131,8 +131,11 @@ REJECT_SCHEMA = pa.schema(
         ("reason", pa.string()),
     ]
 )
-_FP_RE = re.compile(r"^(?:(morgan)(\d)|(rdkit)|(atompair)):(\d+)$|^(maccs)$")
-_FP_EXPECTED = "'morganR:BITS' (R 1-6), 'rdkit:BITS', 'atompair:BITS' (BITS 64-16384) or 'maccs'"
+_FP_RE = re.compile(r"^(?:(morgan|featmorgan|morgancount)(\d)|(rdkit)|(atompair)):(\d+)$|^(maccs)$")
+_FP_EXPECTED = (
+    "'morganR:BITS', 'featmorganR:BITS', 'morgancountR:BITS' (R 1-6), 'rdkit:BITS', 'atompair:BITS' "
+    "(BITS 64-16384; a multiple of 4 for morgancount) or 'maccs'"
+)
 _FP_TARGET_BYTES = 16 << 20
 _SMILES_NAMES = ("smiles", "canonical_smiles", "smi")
 _ID_NAMES = ("id", "name", "compound_id", "mol_id")
@@ -141,7 +144,8 @@ _ID_NAMES = ("id", "name", "compound_id", "mol_id")
 # ----------------------------------------------------------------- fingerprints
 @dataclass(frozen=True)
 class FingerprintSpec:
-    """A parsed fingerprint spec: ``kind`` (morgan, rdkit, atompair, maccs), ``radius``, ``n_bits``."""
+    """A parsed fingerprint spec: ``kind`` (morgan, featmorgan, morgancount, rdkit, atompair, maccs),
+    ``radius``, ``n_bits``."""
 
     kind: str
     n_bits: int
@@ -155,13 +159,20 @@ class FingerprintSpec:
     def __str__(self) -> str:
         if self.kind == "maccs":
             return "maccs"
-        if self.kind == "morgan":
-            return f"morgan{self.radius}:{self.n_bits}"
+        if self.radius:
+            return f"{self.kind}{self.radius}:{self.n_bits}"
         return f"{self.kind}:{self.n_bits}"
 
 
 def parse_fp_spec(spec: str, *, function: str = "ingest_molecules") -> FingerprintSpec:
-    """Parse ``morgan2:2048``, ``rdkit:2048``, ``atompair:2048`` or ``maccs``.
+    """Parse ``morgan2:2048``, ``featmorgan2:2048``, ``morgancount2:2048``, ``rdkit:2048``,
+    ``atompair:2048`` or ``maccs``.
+
+    ``featmorgan`` is Morgan with pharmacophoric feature invariants (FCFP-like; RDKit's
+    ``GetMorganFeatureAtomInvGen``, the same bits as ``GetMorganFingerprintAsBitVect(...,
+    useFeatures=True)``); ``morgancount`` is the count-simulated Morgan fingerprint (RDKit
+    ``countSimulation=True``): each hashed environment owns 4 bits set when its count is
+    ≥ 1, 2, 4, 8, so bit Tanimoto approximates count Tanimoto (``BITS / 4`` hash positions).
 
     Examples
     --------
@@ -175,12 +186,13 @@ def parse_fp_spec(spec: str, *, function: str = "ingest_molecules") -> Fingerpri
     if m is not None and not m.group(6):
         bits = int(m.group(5))
         ok = 64 <= bits <= 16_384 and (not m.group(1) or 1 <= int(m.group(2)) <= 6)
+        ok = ok and (m.group(1) != "morgancount" or bits % 4 == 0)
     check_param(function, "fp", spec, ok, _FP_EXPECTED)
     assert m is not None
     if m.group(6):
         return FingerprintSpec("maccs", 167)
     if m.group(1):
-        return FingerprintSpec("morgan", int(m.group(5)), int(m.group(2)))
+        return FingerprintSpec(m.group(1), int(m.group(5)), int(m.group(2)))
     return FingerprintSpec("rdkit" if m.group(3) else "atompair", int(m.group(5)))
 
 
@@ -203,6 +215,12 @@ def _fp_bits(mol: Any, spec: FingerprintSpec) -> np.ndarray:
 
         if spec.kind == "morgan":
             gen = g.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits)
+        elif spec.kind == "featmorgan":
+            gen = g.GetMorganGenerator(
+                radius=spec.radius, fpSize=spec.n_bits, atomInvariantsGenerator=g.GetMorganFeatureAtomInvGen()
+            )
+        elif spec.kind == "morgancount":
+            gen = g.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits, countSimulation=True)
         elif spec.kind == "rdkit":
             gen = g.GetRDKitFPGenerator(fpSize=spec.n_bits)
         else:
