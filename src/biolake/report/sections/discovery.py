@@ -1,7 +1,9 @@
 """Report sections of the drug-discovery commands, and their demo step.
 
 * ``ingest molecules``: counts of molecules and rejects, the first rejects with their
-  reasons, and distributions of the drug-likeness properties (MW, cLogP, TPSA, QED …).
+  reasons, distributions of the drug-likeness properties (MW, cLogP, TPSA, QED …) with the
+  Lipinski/Veber thresholds drawn on them, and a chemical-space map (PCA of the fingerprints
+  of a random sample, :func:`biolake.discovery.space.chemical_space`).
 * ``discovery similar``: per query, the top hits (table and 2-D depictions drawn by
   RDKit as inline SVG) and the distribution of the similarity scores.
 
@@ -25,9 +27,13 @@ from biolake.report.html import Section
 from biolake.report.runs import register_section
 from biolake.report.sections.tables import histogram, histogram_chart
 
-__all__ = ["depict_svg", "similarity_histogram", "top_hits"]
+__all__ = ["THRESHOLDS", "chemical_space_chart", "depict_svg", "similarity_histogram", "top_hits"]
 
 _PROPERTIES = ["mw", "clogp", "tpsa", "qed", "hbd", "hba", "rotatable_bonds", "heavy_atoms"]
+# rule thresholds drawn on the property histograms (Lipinski: MW, cLogP, HBD, HBA; Veber: TPSA,
+# rotatable bonds), as biolake.discovery.filters applies them
+THRESHOLDS = {"mw": 500, "clogp": 5, "hbd": 5, "hba": 10, "tpsa": 140, "rotatable_bonds": 10}
+_SPACE_SAMPLE = 2_000
 _TOP_ROWS = 10
 _DEPICTIONS = 8
 _BINS = 20
@@ -96,9 +102,45 @@ def _ingest_molecules(lake: Lake, run: RunRecord, section: Section) -> None:
     rejects = f"{name}_rejects"
     if info.attrs.get("n_rejects") and _current(lake, run, rejects):
         section.table(lake.to_pandas(rejects).head(20), caption="Records RDKit could not read (first 20)")
-    charts: list[Any] = [histogram_chart(histogram(lake, name, c), c) for c in _PROPERTIES]
+    charts: list[Any] = [_property_chart(histogram(lake, name, c), c) for c in _PROPERTIES]
     rows = [alt.hconcat(*charts[i : i + 4]) for i in range(0, len(charts), 4)]
-    section.chart(alt.vconcat(*rows), caption="Distributions of the molecular properties")
+    section.chart(
+        alt.vconcat(*rows),
+        caption="Distributions of the molecular properties; red lines: Lipinski (MW 500, cLogP 5, HBD 5, HBA 10) "
+        "and Veber (TPSA 140, rotatable bonds 10) limits",
+    )
+    if (info.attrs.get("n_molecules") or 0) >= 3:
+        from biolake.discovery.space import chemical_space
+
+        space, ratio = chemical_space(lake, name, n=_SPACE_SAMPLE)
+        section.chart(
+            chemical_space_chart(space, ratio),
+            caption=f"Chemical space: PCA of the fingerprints of {len(space)} molecules (a random sample when "
+            "the library is larger), coloured by QED",
+        )
+
+
+def _property_chart(df: pd.DataFrame, column: str) -> alt.Chart | alt.LayerChart:
+    chart = histogram_chart(df, column)
+    if column not in THRESHOLDS:
+        return chart
+    rule = alt.Chart(pd.DataFrame({"limit": [THRESHOLDS[column]]})).mark_rule(color="#d62728").encode(x="limit:Q")
+    return alt.layer(chart, rule)
+
+
+def chemical_space_chart(space: pd.DataFrame, ratio: Any) -> alt.Chart:
+    """Scatter of ``pc1``/``pc2`` (axis titles with the explained variance), coloured by QED."""
+    return (
+        alt.Chart(space, title="Chemical space (fingerprint PCA)")
+        .mark_circle(size=18, opacity=0.7)
+        .encode(
+            x=alt.X("pc1:Q", title=f"PC1 ({100 * float(ratio[0]):.1f} %)"),
+            y=alt.Y("pc2:Q", title=f"PC2 ({100 * float(ratio[1]):.1f} %)"),
+            color=alt.Color("qed:Q", scale=alt.Scale(scheme="viridis"), title="QED"),
+            tooltip=["id", "smiles", alt.Tooltip("qed:Q", format=".2f")],
+        )
+        .properties(width=420, height=320)
+    )
 
 
 @register_section("discovery similar")
