@@ -19,7 +19,12 @@ Two kinds of table live under ``biolake/precision/pgx/data/``:
     the same drug and phenotypes.
 
 :func:`update_pgx_data` (``biolake precision pgx-data --from DIR``) replaces them from a directory
-of newer files and returns the calls that change.
+of newer files and returns the calls that change. The most complete machine-readable form of CPIC's
+recommendations is PharmCAT's ``prescribing_guidance.json`` (ClinPGx guideline packages: recommendation
+text, strength, population, implications, lookup keys by phenotype or activity score, citations);
+:func:`merge_prescribing_guidance` turns its CPIC packages into rows (a drug's rows are replaced as a
+whole). :func:`annotate_pypgx_rows` marks each remaining 2022 row with what CPIC's own change log
+(cpicpgx/cpic-data ``data.tsv``) records for its drug since then.
 """
 
 from __future__ import annotations
@@ -41,9 +46,13 @@ from biolake.errors import InputError
 
 __all__ = [
     "RECOMMENDATION_COLUMNS",
+    "annotate_pypgx_rows",
     "build_recommendation_table",
     "compact_pharmcat_phenotype",
     "data_dir",
+    "guidance_label",
+    "merge_prescribing_guidance",
+    "prescribing_guidance_rows",
     "pypgx_gene_phenotype",
     "update_pgx_data",
 ]
@@ -299,6 +308,160 @@ def build_recommendation_table(
     return frame.sort_values(["drug", "lookup", "population"], kind="stable").reset_index(drop=True)
 
 
+# --------------------------------------------------------------------------- CPIC data as PharmCAT ships it
+
+PRESCRIBING_GUIDANCE_GLOB = "prescribing_guidance*.json"
+_XN = "xN combinations"
+
+
+def _lookup_phenotype(gene: str, value: str) -> str:
+    """The phenotype a lookup value stands for: an activity score (``1.5``, ``≥4.0``) maps through the
+    gene's shipped phenotype table; any other value (a phenotype, ``*57:01 positive``, ``n/a``) is itself."""
+    try:
+        score = float(value.lstrip("≥"))
+    except ValueError:
+        return value
+    from biolake.precision.pgx.phenotype import gene_phenotype
+
+    table = gene_phenotype(gene)
+    if table is None:
+        return value
+    phenotype = table.phenotype_of_score(score)
+    return value if phenotype in ("", "n/a") else phenotype
+
+
+def prescribing_guidance_rows(
+    doc: Mapping[str, Any],
+    *,
+    label: str = "",
+    known: Mapping[str, tuple[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """The CPIC rows of PharmCAT's ``prescribing_guidance.json`` (ClinPGx guideline packages) as table rows.
+
+    Only packages whose guideline ``source`` is ``CPIC`` are read; each recommendation gives one row per
+    drug of its ``relatedChemicals`` and per ``lookupKey``. Activity-score keys (``CYP2C9=1.5``) get the
+    phenotype of that score in ``phenotypes``. ``known`` maps drug → (guideline_url, cpic_level) to keep
+    (the file has no CPIC level and links to ClinPGx, not to cpicpgx.org). Lookup values that are not
+    text (FDA-style allele counts) and PharmCAT's ``xN combinations`` notices are skipped.
+    """
+    try:
+        packages = list(doc["guidelines"])
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"not a PharmCAT prescribing_guidance.json ({exc!r})") from None
+    known = known or {}
+    rows: list[dict[str, str]] = []
+    for package in packages:
+        guideline = package.get("guideline") or {}
+        if guideline.get("source") != "CPIC":
+            continue
+        name = str(guideline.get("name", "")).removeprefix("Annotation of ")
+        version_text = _citation(package)
+        pkg_url = str(package.get("url") or "")
+        tag = f"guideline annotation {guideline.get('id', '')} v{guideline.get('version', '')}"
+        label = f"; {label}" if label and not label.startswith(";") else label
+        for rec in package.get("recommendations") or []:
+            classification = (rec.get("classification") or {}).get("term") or ""
+            text = _plain((rec.get("text") or {}).get("html")) or "No recommendation"
+            implications = " ".join(_plain(i) for i in rec.get("implications") or [])
+            population = rec.get("population") or "general"
+            for chemical in rec.get("relatedChemicals") or []:
+                drug = str(chemical.get("name", ""))
+                url, level = known.get(drug, ("", ""))
+                for key in rec.get("lookupKey") or []:
+                    if not key or not all(isinstance(v, str) for v in key.values()):
+                        continue
+                    if _XN in key.values():  # PharmCAT's notice for an unsupported CYP2D6 input, not a recommendation
+                        continue
+                    genes = sorted(key)
+                    rows.append(
+                        {
+                            "drug": drug,
+                            "genes": ";".join(genes),
+                            "lookup": ";".join(f"{g}={key[g]}" for g in genes),
+                            "phenotypes": ";".join(f"{g}={_lookup_phenotype(g, key[g])}" for g in genes),
+                            "population": population,
+                            "recommendation": text,
+                            "classification": classification,
+                            "implications": implications,
+                            "guideline": name,
+                            "guideline_version": version_text,
+                            "guideline_url": url or pkg_url,
+                            "cpic_level": level,
+                            "source": f"CPIC data in PharmCAT prescribing_guidance.json ({tag}{label})",
+                        }
+                    )
+    return rows
+
+
+def merge_prescribing_guidance(
+    base: pd.DataFrame | None,
+    doc: Mapping[str, Any],
+    *,
+    label: str = "",
+    known: Mapping[str, tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """``base`` with every row of the drugs that ``doc`` covers replaced by ``doc``'s CPIC rows.
+
+    A drug's guideline may rename or drop lookups when it is updated, so the replacement is per drug;
+    the drug's cpicpgx.org page and CPIC level are kept from ``base`` (or taken from ``known``: drug →
+    (guideline_url, cpic_level), e.g. from PyPGx's ``cpic-table.csv``). Other drugs' rows are untouched.
+    """
+    urls = {drug: url for drug, (url, _) in (known or {}).items() if url}
+    levels = {drug: level for drug, (_, level) in (known or {}).items() if level}
+    if base is not None:
+        for r in base.itertuples():
+            if "cpicpgx.org" in str(r.guideline_url):
+                urls.setdefault(str(r.drug), str(r.guideline_url))
+            if r.cpic_level:
+                levels.setdefault(str(r.drug), str(r.cpic_level))
+    known = {drug: (urls.get(drug, ""), levels.get(drug, "")) for drug in set(urls) | set(levels)}
+    fresh = pd.DataFrame(prescribing_guidance_rows(doc, label=label, known=known), columns=list(RECOMMENDATION_COLUMNS))
+    fresh = fresh.drop_duplicates(["drug", "lookup", "population", "recommendation"])
+    if base is not None:
+        base = base[~base["drug"].isin(set(fresh["drug"]))]
+    merged = pd.concat([base, fresh], ignore_index=True) if base is not None else fresh
+    return merged.sort_values(["drug", "lookup", "population"], kind="stable").reset_index(drop=True)
+
+
+def guidance_label(doc: Mapping[str, Any], name: str) -> str:
+    """Where a guidance file comes from, for the ``source`` column: the ``_excerpt`` block of a committed
+    excerpt (repository @ commit, file) or else the file name."""
+    meta = doc.get("_excerpt") if isinstance(doc, Mapping) else None
+    if isinstance(meta, Mapping) and meta.get("source_repository"):
+        commit = str(meta.get("source_commit", ""))[:12]
+        return f"{meta['source_repository']} @ {commit}, {Path(str(meta.get('source_path', name))).name}"
+    return f"file {name}"
+
+
+_CHANGELOG_NOTE = re.compile(r"; CPIC change log .*$")
+
+
+def annotate_pypgx_rows(table: pd.DataFrame, changelog: pd.DataFrame, *, since: str, release: str) -> pd.DataFrame:
+    """Mark each 2022 PyPGx row with what CPIC's own change log (cpic-data ``data.tsv``) says about its drug.
+
+    ``changelog`` has CPIC's columns ``Date of Change``, ``Type of Data``, ``Subject``; every
+    ``RECOMMENDATION`` entry dated ``since`` or later for the row's drug is cited (dates); a drug without
+    one is marked as unchanged in CPIC's data since then. Rows from other sources are left as they are.
+    """
+    recs = changelog[(changelog["Type of Data"] == "RECOMMENDATION") & (changelog["Date of Change"] >= since)]
+    dates: dict[str, list[str]] = defaultdict(list)
+    for r in recs.itertuples(index=False):
+        dates[str(r[2]).strip().lower()].append(str(r[0]))
+    out = table.copy()
+    for i, row in out.iterrows():
+        source = _CHANGELOG_NOTE.sub("", str(row["source"]))
+        if source.startswith("PyPGx"):
+            changed = sorted(set(dates.get(str(row["drug"]).lower(), [])))
+            if changed:
+                note = f"records recommendation changes for this drug on {', '.join(changed)}"
+                note += ": this 2022 text may be outdated"
+            else:
+                note = f"records no recommendation change for this drug since {since}"
+            source += f"; CPIC change log ({release}) {note}"
+        out.at[i, "source"] = source
+    return out
+
+
 # --------------------------------------------------------------------------- update
 
 
@@ -409,9 +572,11 @@ def update_pgx_data(
 
     ``source`` may hold PharmCAT phenotype files (``GENE.json`` with ``namedAlleles`` and
     ``diplotypes``, at the top or under ``phenotypes/``), compact biolake phenotype files, a
-    ``cpic_recommendations.tsv`` (replaces the table) and PharmCAT ``*.report.json`` files (their CPIC
-    rows replace the rows of the same drug and phenotypes). Only genes and rows present in
-    ``source`` change. Returns one row per changed call: ``table gene call change before after``.
+    ``cpic_recommendations.tsv`` (replaces the table), PharmCAT ``*.report.json`` files (their CPIC
+    rows replace the rows of the same drug and phenotypes) and PharmCAT's ``prescribing_guidance*.json``
+    (CPIC data as PharmCAT ships it: every row of each drug it covers is replaced, see
+    :func:`merge_prescribing_guidance`). Only genes and rows present in ``source`` change. Returns one
+    row per changed call: ``table gene call change before after``.
     """
     src = Path(source)
     if not src.is_dir():
@@ -422,8 +587,9 @@ def update_pgx_data(
     updates: dict[Path, dict] = {}
     candidates = sorted(src.glob("*.json")) + sorted(src.glob("phenotypes/*.json"))
     reports = [p for p in candidates if p.name.endswith(".report.json")]
+    guidance = sorted(src.glob(PRESCRIBING_GUIDANCE_GLOB))
     for path in candidates:
-        if path in reports:
+        if path in reports or path in guidance:
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -464,6 +630,17 @@ def update_pgx_data(
         new_recs = pd.concat([base, fresh_frame], ignore_index=True) if base is not None else fresh_frame
         new_recs = new_recs.drop_duplicates(["drug", "lookup", "population"], keep="last")
         new_recs = new_recs.sort_values(["drug", "lookup", "population"], kind="stable").reset_index(drop=True)
+    for path in guidance:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"not a PharmCAT prescribing_guidance.json ({exc})", file=path) from None
+        try:
+            new_recs = merge_prescribing_guidance(
+                new_recs if new_recs is not None else old_recs, doc, label=guidance_label(doc, path.name)
+            )
+        except InputError as exc:
+            raise InputError(exc.problem, file=path) from None
     if new_recs is not None:
         changes.extend(_recommendation_changes(old_recs, new_recs))
     if not dry_run:
