@@ -16,8 +16,11 @@ venv: $(PY)
 install: $(PY)
 	$(PIP) install --quiet -e .
 
+# torch==2.13.0 first: pip takes the CPU wheel this machine keeps in /opt/wheels (find-links);
+# a bare "torch" would pull a multi-GB CUDA build from PyPI
 install-test: $(PY)
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test,deep]'
 
 demo: install
 	$(BIOLAKE) demo --out-dir demo-report

@@ -145,3 +145,10 @@ def track(
         diameter_col=diameter_col,
     )
     say(f"wrote {out}: {len(table)} row(s), {table['patient'].nunique()} patient(s) (run {run_id})", quiet=quiet)
+
+
+from biolake.cli import imaging_models as _imaging_models  # noqa: E402  (classify, unet, evaluate)
+
+app.add_typer(_imaging_models.classify_app, name="classify")
+app.add_typer(_imaging_models.unet_app, name="unet")
+app.command("evaluate")(_imaging_models.evaluate_command)

@@ -14,6 +14,7 @@ import biolake.report.sections.precision_survival
 import biolake.report.sections.publichealth
 import biolake.report.sections.signals  # noqa: F401
 from biolake.report.sections import docking as _docking_section  # noqa: F401
+from biolake.report.sections import imaging_models as _imaging_models_section  # noqa: F401
 from biolake.report.sections import precision_cohort as _precision_cohort_section  # noqa: F401
 from biolake.report.sections import proteomics as _proteomics_section  # noqa: F401
 from biolake.report.sections import prs as _prs_section  # noqa: F401
