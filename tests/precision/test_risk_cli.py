@@ -78,7 +78,8 @@ def test_train_predict__rsf_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     """``--model rsf`` on lung: the predicted risk is the forest's ensemble mortality (the forest
     itself is tested against ranger in tests/stats/test_rsf_ranger.py); rows with a missing
     feature get no prediction; out-of-fold Harrell's C in the range ranger reaches on lung
-    (0.60–0.62 on held-out rows, see lung_forest_summary.csv); permutation importances kept."""
+    (0.60–0.62 on held-out rows, see lung_forest_summary.csv); permutation importances kept;
+    per-patient SHAP contributions add up to the risk."""
     from biolake.stats.rsf import survival_forest
 
     model = tmp_path / "rsf.joblib"
@@ -107,7 +108,9 @@ def test_train_predict__rsf_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     )
     have = lung[feats].notna().all(axis=1).to_numpy()
     np.testing.assert_allclose(pred["risk"][have], forest.mortality(lung.loc[have, feats].to_numpy(float)), rtol=1e-12)
-    assert "contribution_age" not in pred
+    # SHAP values of the mortality (shap is a test dependency): they add up to the prediction
+    parts = pred.loc[have, [f"contribution_{c}" for c in feats]].sum(axis=1)
+    np.testing.assert_allclose(pred.loc[have, "baseline"] + parts, pred.loc[have, "risk"], rtol=1e-10)
 
 
 def test_train_predict__cox_lp_matches_coxph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -170,3 +170,31 @@ def test_survival_forest__missing_values_refused() -> None:
     x[3, 1] = np.nan
     with pytest.raises(InputError, match="finite"):
         survival_forest(x, t, e, n_trees=2)
+
+
+def test_shap_model__adds_up_to_mortality() -> None:
+    """SHAP values of the mortality (shap.TreeExplainer on :meth:`shap_model`) plus the expected
+    value equal the forest's mortality for every row (SHAP's local accuracy)."""
+    shap = pytest.importorskip("shap")
+    x, t, e = _load("veteran")
+    forest = survival_forest(x, t, e, n_trees=20, seed=1)
+    explainer = shap.TreeExplainer(forest.shap_model())
+    values = explainer.shap_values(x[:30])
+    np.testing.assert_allclose(explainer.expected_value + values.sum(axis=1), forest.mortality(x[:30]), rtol=1e-12)
+
+
+def test_shap_model__stump_by_hand() -> None:
+    """One split (min_node_size 60 on 137 rows): the split variable's SHAP value is the row's
+    leaf mortality minus the cover-weighted mean of the two leaves; every other value is 0."""
+    shap = pytest.importorskip("shap")
+    x, t, e = _load("veteran")
+    forest = survival_forest(x, t, e, n_trees=1, mtry=x.shape[1], replace=False, min_node_size=60)
+    var = forest.nodes_["var"]
+    assert var.tolist()[1:] == [-1, -1]
+    mort = forest.mortality(x)
+    go_left = x[:, var[0]] <= forest.nodes_["value"][0]
+    left, right = mort[go_left][0], mort[~go_left][0]
+    mean = (go_left.sum() * left + (~go_left).sum() * right) / len(x)
+    values = shap.TreeExplainer(forest.shap_model()).shap_values(x)
+    np.testing.assert_allclose(values[:, var[0]], mort - mean, rtol=1e-12)
+    assert np.all(np.delete(values, var[0], axis=1) == 0)

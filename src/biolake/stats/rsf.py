@@ -205,13 +205,15 @@ def _grow(
     left: np.ndarray,
     right: np.ndarray,
     leaf: np.ndarray,
+    cover: np.ndarray,
     jump_ptr: np.ndarray,
     jump_tid: np.ndarray,
     jump_val: np.ndarray,
 ) -> tuple[int, int, int]:  # pragma: no cover (numba)
     """One tree on the samples ``bag`` (row indices, repeats allowed), written into the given
-    node arrays (``var`` −1 at leaves, ``value``, ``left``, ``right``, ``leaf`` index; capacity
-    ``2 · len(bag) + 1``) and leaf jump arrays (``jump_ptr`` offsets, ``jump_tid``, ``jump_val``).
+    node arrays (``var`` −1 at leaves, ``value``, ``left``, ``right``, ``leaf`` index, ``cover``:
+    in-bag samples; capacity ``2 · len(bag) + 1``) and leaf jump arrays (``jump_ptr`` offsets,
+    ``jump_tid``, ``jump_val``).
     Returns the numbers of nodes, leaves and jumps.
     """
     np.random.seed(seed)  # noqa: NPY002 (numba: per-thread state, seeded per tree)
@@ -242,6 +244,7 @@ def _grow(
         node = stack[top]
         lo, hi = start[node], end[node]
         m = hi - lo
+        cover[node] = m
         # node times: distinct time ranks, at risk and deaths
         ids = idx[lo:hi]
         t_node = tid[ids]
@@ -356,6 +359,7 @@ def _grow_many(
     left: np.ndarray,
     right: np.ndarray,
     leaf: np.ndarray,
+    cover: np.ndarray,
     jump_ptr: np.ndarray,
     jump_tid: np.ndarray,
     jump_val: np.ndarray,
@@ -376,6 +380,7 @@ def _grow_many(
             left[k],
             right[k],
             leaf[k],
+            cover[k],
             jump_ptr[k],
             jump_tid[k],
             jump_val[k],
@@ -480,6 +485,44 @@ class SurvivalForest:
         """Ensemble mortality ``Σ_t H(t | x)`` over the training times (the risk score)."""
         return self._chf(x, np.empty(0))[1]
 
+    def shap_model(self) -> dict:
+        """The forest's mortality as an additive tree ensemble in SHAP's custom-model format.
+
+        Each tree's leaf value is its leaf's mortality divided by the number of trees (so the
+        trees sum to :meth:`mortality`), inner nodes hold the cover-weighted mean of their
+        children, and ``node_sample_weight`` is the in-bag sample count; pass it to
+        ``shap.TreeExplainer`` for exact (path-dependent) SHAP values of the risk score.
+        """
+        nd = self.nodes_
+        n_times = len(self.times_)
+        jt, jv, jp = nd["jump_tid"], nd["jump_val"], nd["jump_ptr"]
+        leaf_mort = np.add.reduceat(jv * (n_times - jt), jp[:-1]) if len(jv) else np.zeros(len(jp) - 1)
+        leaf_mort[jp[:-1] == jp[1:]] = 0.0  # reduceat gives the next value for empty ranges
+        trees = []
+        for k in range(self.n_trees):
+            lo, hi = nd["node_off"][k], nd["node_off"][k + 1]
+            var, left, right = nd["var"][lo:hi], nd["left"][lo:hi], nd["right"][lo:hi]
+            cover = nd["cover"][lo:hi].astype(np.float64)
+            values = np.zeros(hi - lo)
+            is_leaf = var < 0
+            values[is_leaf] = leaf_mort[nd["leaf_off"][k] + nd["leaf"][lo:hi][is_leaf]] / self.n_trees
+            for node in range(hi - lo - 1, -1, -1):  # children come after their parent
+                if not is_leaf[node]:
+                    a, b = left[node], right[node]
+                    values[node] = (cover[a] * values[a] + cover[b] * values[b]) / cover[node]
+            trees.append(
+                {
+                    "children_left": np.where(is_leaf, -1, left).astype(np.int32),
+                    "children_right": np.where(is_leaf, -1, right).astype(np.int32),
+                    "children_default": np.where(is_leaf, -1, left).astype(np.int32),
+                    "features": np.where(is_leaf, -2, var).astype(np.int32),
+                    "thresholds": nd["value"][lo:hi].astype(np.float64),
+                    "values": values[:, None],
+                    "node_sample_weight": cover,
+                }
+            )
+        return {"trees": trees, "base_offset": 0.0, "tree_output": "raw_value", "input_dtype": np.float64}
+
 
 def survival_forest(
     x: np.ndarray,
@@ -532,7 +575,7 @@ def survival_forest(
     status = event.astype(np.int64)
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=n_trees)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("var", "value", "left", "right", "leaf", "jump_ptr")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("var", "value", "left", "right", "leaf", "cover", "jump_ptr")}
     tids, vals = [], []
     node_off, leaf_off, jump_base = [0], [0], 0
     cap = 2 * n + 1
@@ -545,6 +588,7 @@ def survival_forest(
             "left": np.empty((k, cap), np.int32),
             "right": np.empty((k, cap), np.int32),
             "leaf": np.empty((k, cap), np.int32),
+            "cover": np.zeros((k, cap), np.int64),
             "jump_ptr": np.zeros((k, cap + 1), np.int64),
             "jump_tid": np.zeros((k, n), np.int32),
             "jump_val": np.zeros((k, n)),
@@ -556,7 +600,7 @@ def survival_forest(
         )
         for i in range(k):
             nn, nl, nj = (int(v) for v in sizes[i])
-            for name in ("var", "value", "left", "right", "leaf"):
+            for name in ("var", "value", "left", "right", "leaf", "cover"):
                 parts[name].append(arrs[name][i, :nn].copy())
             parts["jump_ptr"].append(arrs["jump_ptr"][i, :nl] + jump_base)
             tids.append(arrs["jump_tid"][i, :nj].copy())

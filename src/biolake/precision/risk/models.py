@@ -21,8 +21,10 @@ lasso, log relative hazard for Cox; the means are the training means of the desi
 with ``baseline`` = the linear predictor at the means; for gbm SHAP values on the log-odds scale
 (``shap.TreeExplainer``, exact for trees) when the optional ``shap`` package is installed,
 otherwise none per patient (the model file keeps permutation importances instead); for rsf
-none per patient (SHAP has no explainer for our forest): the model file keeps permutation
-importances (decrease of Harrell's C).
+SHAP values of the ensemble mortality (``shap.TreeExplainer`` on the forest as an additive
+tree ensemble, :meth:`biolake.stats.rsf.SurvivalForest.shap_model`; exact, they add up to the
+mortality) when ``shap`` is installed; the model file keeps permutation importances (decrease
+of Harrell's C) either way.
 """
 
 from __future__ import annotations
@@ -104,7 +106,12 @@ class FittedModel:
             base = float(np.ravel(explainer.expected_value)[0])
             return np.full(len(x), base), values
         if self.kind == "rsf":
-            return None
+            shap = import_shap()
+            if shap is None:
+                return None
+            explainer = shap.TreeExplainer(self.estimator.shap_model())
+            values = np.asarray(explainer.shap_values(np.asarray(x, dtype=np.float64)))
+            return np.full(len(x), float(np.ravel(explainer.expected_value)[0])), values
         contrib = (x - self.center) * self.coef
         base = self.linear_predictor(np.asarray(self.center)[None, :])[0]
         return np.full(len(x), base), contrib
