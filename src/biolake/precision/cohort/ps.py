@@ -11,9 +11,9 @@
   250,000) are sampled to fit; scores are predicted for everyone.
 * :func:`match_on_ps` — greedy nearest-neighbour matching on the logit of the PS with a
   caliper of ``caliper`` standard deviations of the logit PS (CohortMethod's default
-  ``caliper = 0.2, caliperScale = "standardized logit"``), up to ``max_ratio`` comparators per
-  target, in rounds: every target first gets one comparator, then a second, … (matched sets
-  are numbered; the unmatched get -1).
+  ``caliper = 0.2, caliperScale = "standardized logit"``), closest pair first as CohortMethod's
+  ``Match.cpp`` does, up to ``max_ratio`` comparators per target, in rounds: every target
+  first gets one comparator, then a second, … (matched sets are numbered; the unmatched get -1).
 * :func:`stratify_by_ps` — strata at the quantiles of the PS of the whole population.
 * :func:`balance` — standardized mean differences of every covariate before and after:
   ``(mean_t − mean_c) / √((var_t + var_c) / 2)`` with the variances of each group (CohortMethod's
@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import heapq
 import warnings
 from typing import Any
 
@@ -124,6 +125,21 @@ def _find(ptr: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _nearest_free(right: np.ndarray, left: np.ndarray, c_sorted: np.ndarray, pos: int, v: float):  # pragma: no cover
+    """(distance, index) of the closest free comparator to v (the one after it on a tie; -1 = none)."""
+    nc = len(c_sorted)
+    jr = _find(right, pos) if pos <= nc else nc
+    jl = _find(left, pos) - 1  # left is shifted by one
+    dr = abs(c_sorted[jr] - v) if jr < nc else np.inf
+    dl = abs(c_sorted[jl] - v) if jl >= 0 else np.inf
+    if jl >= 0 and dl < dr:
+        return dl, jl
+    if jr < nc:
+        return dr, jr
+    return np.inf, -1
+
+
+@njit(cache=True)
 def _greedy(t_logit, c_sorted, caliper, max_ratio):  # pragma: no cover - compiled
     nc = len(c_sorted)
     nt = len(t_logit)
@@ -132,38 +148,55 @@ def _greedy(t_logit, c_sorted, caliper, max_ratio):  # pragma: no cover - compil
     left = np.arange(nc + 1)
     c_set = np.full(nc, -1, dtype=np.int64)
     matched = np.zeros(nt, dtype=np.int64)
+    pos = np.searchsorted(c_sorted, t_logit)
     for r in range(max_ratio):
+        # closest pair first (CohortMethod's Match.cpp): a heap of (distance, target, comparator)
+        heap = [(0.0, 0, 0)]
+        heap.pop()
         for i in range(nt):
             if matched[i] < r:
                 continue
             v = t_logit[i]
-            pos = np.searchsorted(c_sorted, v)
-            jr = _find(right, pos) if pos <= nc else nc
-            jl = _find(left, pos) - 1  # left is shifted by one
-            best = -1
-            dist = caliper
+            jr = pos[i] if pos[i] < nc else nc
+            jr = _find(right, jr) if jr < nc else nc
+            jl = _find(left, pos[i]) - 1
             if jr < nc:
-                d = abs(c_sorted[jr] - v)
-                if d <= dist:
-                    best = jr
-                    dist = d
+                heap.append((abs(c_sorted[jr] - v), i, jr))
             if jl >= 0:
-                d = abs(c_sorted[jl] - v)
-                if d < dist or (best == -1 and d <= dist):
-                    best = jl
-            if best >= 0:
-                c_set[best] = i
+                heap.append((abs(c_sorted[jl] - v), i, jl))
+        heapq.heapify(heap)
+        new = 0
+        while len(heap) > 0:
+            d, i, j = heapq.heappop(heap)
+            if not d < caliper:
+                break
+            if matched[i] > r:
+                continue  # this target has its match of this round
+            if c_set[j] == -1:
+                c_set[j] = i
                 matched[i] += 1
-                right[best] = best + 1
-                left[best + 1] = best
+                new += 1
+                right[j] = j + 1
+                left[j + 1] = j
+            else:
+                d2, j2 = _nearest_free(right, left, c_sorted, pos[i], t_logit[i])
+                if j2 >= 0:
+                    heapq.heappush(heap, (d2, i, j2))
+        if new == 0:
+            break
     return c_set, matched
 
 
 def match_on_ps(ps: np.ndarray, treatment: np.ndarray, *, max_ratio: int = 1, caliper: float = 0.2) -> np.ndarray:
     """Matched-set id per person (-1 = unmatched): greedy matching on the logit PS (see the module).
 
-    Targets are taken in order of decreasing PS (the hardest to match first); a set is
-    numbered by its target's position in the input.
+    As CohortMethod's ``matchOnPs`` (``Match.cpp``): in each round the closest (target,
+    free comparator) pair over all targets is matched first, then the next closest, … while
+    the distance is below the caliper (a target whose nearest comparator was taken looks for
+    its next nearest free one). Taking targets in a fixed order instead — e.g. of decreasing
+    PS, "hardest first" — leaves the surplus targets of a crowded high-PS region with
+    comparators of lower PS, a one-sided residual confounding. A set is numbered by its
+    target's position in the input.
     """
     ps = np.clip(np.asarray(ps, dtype=float), 1e-12, 1 - 1e-12)
     logit = np.log(ps / (1 - ps))
@@ -171,7 +204,7 @@ def match_on_ps(ps: np.ndarray, treatment: np.ndarray, *, max_ratio: int = 1, ca
     width = caliper * float(np.std(logit, ddof=1)) if len(logit) > 1 else 0.0
     t_idx = np.nonzero(treat)[0]
     c_idx = np.nonzero(~treat)[0]
-    t_idx = t_idx[np.argsort(-logit[t_idx], kind="stable")]
+    t_idx = t_idx[np.argsort(logit[t_idx], kind="stable")]
     c_order = c_idx[np.argsort(logit[c_idx], kind="stable")]
     if len(t_idx) == 0 or len(c_idx) == 0:
         return np.full(len(ps), -1, dtype=np.int64)

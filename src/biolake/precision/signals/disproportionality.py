@@ -103,8 +103,7 @@ def disproportionality(
         ror_hi = np.exp(log_ror + Z_95 * se)
         ic = np.log2((a + 0.5) / (e + 0.5))
         # the Gamma(n + 0.5, 1) quantile depends on n only: computed once per distinct n
-        values, inverse = np.unique(a, return_inverse=True)
-        q = special.gammaincinv(values + 0.5, 0.025)[inverse.reshape(a.shape)]
+        q = _per_distinct_count(a, lambda v: special.gammaincinv(v + 0.5, 0.025))
         ic025 = np.log2(q / (e + 0.5))
     return {
         "prr": prr,
@@ -115,6 +114,18 @@ def disproportionality(
         "ic": ic,
         "ic025": ic025,
     }
+
+
+def _per_distinct_count(a: np.ndarray, f) -> np.ndarray:
+    """``f(a)`` evaluated once per distinct value: by a table over 0 … max for integer counts, else np.unique."""
+    ai = a.astype(np.int64) if a.size else a
+    if a.size and np.array_equal(ai, a) and ai.min() >= 0 and ai.max() <= 4 * a.size + 1024:
+        present = np.flatnonzero(np.bincount(ai.ravel()))
+        table = np.empty(int(ai.max()) + 1)
+        table[present] = f(present.astype(np.float64))
+        return table[ai]
+    values, inverse = np.unique(a, return_inverse=True)
+    return f(values)[inverse.reshape(a.shape)]
 
 
 def evans_signal(n: np.ndarray, prr: np.ndarray, prr_chi2: np.ndarray) -> np.ndarray:

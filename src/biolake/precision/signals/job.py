@@ -1,7 +1,8 @@
 """Pharmacovigilance signals for every drug–event pair: counts → PRR/ROR/IC → MGPS → one table.
 
 :func:`signals` reads the reports (a FAERS folder, a long table file or a lake table),
-counts unique reports per pair with DuckDB (memory-capped, spilling to disk), computes
+counts unique reports per pair (an unstratified Parquet long table on integer codes by the
+compiled :mod:`.fastcount`; anything else with DuckDB, memory-capped, spilling to disk), computes
 the frequentist and Bayesian measures on whole arrays and returns one row per pair with
 ``n ≥ 1``; :func:`signals_job` does the same as a lake run. Columns:
 
@@ -60,6 +61,7 @@ from biolake.lake.progress import NullProgress, Progress
 from biolake.precision.signals.counts import configure_duckdb, count_pairs
 from biolake.precision.signals.disproportionality import disproportionality, evans_signal
 from biolake.precision.signals.faers import FAERS_STRATA, is_faers_folder, load_faers, load_layout
+from biolake.precision.signals.fastcount import count_pairs_parquet
 from biolake.precision.signals.mgps import fit_prior, posterior
 
 __all__ = ["SIGNAL_COLUMNS", "SIGNAL_SCHEMA", "signals", "signals_job"]
@@ -122,6 +124,28 @@ def _layout_source(reports: Any, con: duckdb.DuckDBPyConnection, lake: Any) -> t
         f"unknown format {suffix or '(no extension)'!r}: give a folder of FAERS files or a .csv/.tsv/.parquet table",
         file=spec,
     )
+
+
+def _fast_counts(reports: Any, lake: Any, strata: list[str] | None, threads: int) -> tuple[pa.Table, int] | None:
+    """Counts of an unstratified Parquet long table by :mod:`.fastcount` (``None``: count with DuckDB)."""
+    if isinstance(reports, pd.DataFrame) or strata:
+        return None
+    spec = str(reports)
+    if spec.startswith("lake:"):
+        if lake is None:
+            return None
+        try:
+            info = lake.info(spec)
+        except Exception:
+            return None
+        if info.kind != "table":
+            return None
+        source: Path = info.path
+    else:
+        source = Path(spec)
+        if data_suffix(source) not in (".parquet", ".pq") or not source.is_file():
+            return None
+    return count_pairs_parquet(source, threads=threads, ignore_strata=strata == [])
 
 
 def _memory_limit(memory_limit: str | None) -> str:
@@ -216,6 +240,7 @@ def _signals_arrow(
             configure_duckdb(con, memory_limit=_memory_limit(memory_limit), threads=threads, temp_directory=tmp)
             with progress.task("reading reports", total=None):
                 is_folder = not isinstance(reports, pd.DataFrame) and Path(str(reports)).is_dir()
+                fast = None
                 if is_folder:
                     if not is_faers_folder(reports):
                         raise InputError("not a folder of FAERS DEMO*, DRUG* and REAC* files", file=str(reports))
@@ -232,15 +257,22 @@ def _signals_arrow(
                     is_path = not isinstance(reports, pd.DataFrame) and not str(reports).startswith("lake:")
                     if is_path and not Path(str(reports)).exists():
                         raise InputError("no such file or folder", file=str(reports))
-                    source, label = _layout_source(reports, con, lake)
-                    got = load_layout(con, source, label=label, stratify=strata)
-                    facts = {"input": "table", **got}
-                    stratified = bool(got["strata"])
-            with progress.task("counting reports per pair", total=None):
-                try:
-                    counts = count_pairs(con, stratified=stratified, coded=not is_folder)
-                except duckdb.OutOfMemoryException as exc:
-                    raise MemoryError(f"{str(exc).splitlines()[0]} (raise --memory-limit)") from None
+                    fast = _fast_counts(reports, lake, strata, threads)
+                    if fast is not None:
+                        counts, rows = fast
+                        facts = {"input": "table", "rows": rows, "strata": []}
+                        stratified = False
+                    else:
+                        source, label = _layout_source(reports, con, lake)
+                        got = load_layout(con, source, label=label, stratify=strata)
+                        facts = {"input": "table", **got}
+                        stratified = bool(got["strata"])
+            if is_folder or fast is None:
+                with progress.task("counting reports per pair", total=None):
+                    try:
+                        counts = count_pairs(con, stratified=stratified, coded=not is_folder)
+                    except duckdb.OutOfMemoryException as exc:
+                        raise MemoryError(f"{str(exc).splitlines()[0]} (raise --memory-limit)") from None
         finally:
             con.close()
     facts["reports"] = int(counts["n_total"][0].as_py()) if counts.num_rows else 0
