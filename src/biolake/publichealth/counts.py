@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from biolake.errors import InputError, check_param
 
@@ -294,13 +295,14 @@ def open_counts(
         keys = ", ".join(_quote_ident(k) for k in by)
         count = _quote_ident(count_col)
         count = "".join(f"{_quote_ident(c)} AS __bl_extra_{i}, " for i, c in enumerate(extra_cols)) + count
+        # an in-memory table already in series order is streamed as it is (DuckDB keeps the order
+        # of a plain scan); anything else is sorted by DuckDB
+        presorted = _in_series_order(data, by, date_col, freq)
         if date_col is None:
-            part = f"PARTITION BY {keys} " if by else ""
-            numbered = f"SELECT *, row_number() OVER () AS __bl_row FROM {src}"
-            inner = (
-                f"SELECT {keys + ', ' if by else ''}{count} AS {_C}, "
-                f"row_number() OVER ({part}ORDER BY __bl_row) AS {_T} FROM ({numbered})"
-            )
+            # the table's row number: sorting by (keys, row number) keeps each series in table order;
+            # iter_series_chunks renumbers it 1, 2, … within each series (cheaper than a partitioned window)
+            number = "CAST(0 AS BIGINT)" if presorted else "row_number() OVER ()"
+            inner = f"SELECT {keys + ', ' if by else ''}{count} AS {_C}, {number} AS {_T} FROM {src}"
         else:
             col = _quote_ident(date_col)
             if freq in ("day", "week"):
@@ -315,7 +317,7 @@ def open_counts(
             order = ", ".join([*(_quote_ident(k) for k in by)]) or "1"
         else:
             order = ", ".join([*(_quote_ident(k) for k in by), _T])
-        query = f"SELECT * FROM ({inner}) ORDER BY {order}"
+        query = inner if presorted else f"SELECT * FROM ({inner}) ORDER BY {order}"
         spec = CountSpec(
             by=by,
             date_col=date_col,
@@ -343,6 +345,88 @@ def open_counts(
         raise
 
 
+def _in_series_order(data: Any, by: Sequence[str], date_col: str | None, freq: str) -> bool:
+    """Whether an in-memory table's rows are already as ``ORDER BY by, time`` would put them.
+
+    Checked with Arrow compute on consecutive rows (keys compared bytewise / numerically, as
+    DuckDB's default ordering); only for key and time columns without missing values and of
+    types whose order is unambiguous (strings, integers, dates, naive timestamps, booleans), and a time
+    column that is absent, a week label (ordered by the chunk reader), or an integer, date or
+    timestamp. Ties in the time are allowed (a duplicated time point is reported later either way).
+    """
+    if isinstance(data, pd.DataFrame):
+        cols = [*by] + ([date_col] if date_col is not None and freq not in ("isoweek", "epiweek") else [])
+        try:
+            table = pa.Table.from_pandas(data[list(dict.fromkeys(cols))], preserve_index=False)
+        except (pa.ArrowException, ValueError, TypeError, KeyError):
+            return False
+    elif isinstance(data, pa.Table):
+        table = data
+    else:
+        return False
+    if table.num_rows < 2:
+        return True
+    cols = list(by)
+    if date_col is not None and freq not in ("isoweek", "epiweek"):
+        cols.append(date_col)
+    arrays = []
+    for name in cols:
+        col = table.column(name).combine_chunks()
+        t = col.type  # not dictionaries (categoricals): DuckDB orders an ENUM by its categories
+        ok = (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_integer(t)
+            or pa.types.is_date(t)
+            or (pa.types.is_timestamp(t) and t.tz is None)
+            or pa.types.is_boolean(t)
+        )
+        if not ok or col.null_count:
+            return False
+        if name == date_col and not (pa.types.is_integer(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)):
+            return False
+        arrays.append(col)
+    undecided = np.ones(table.num_rows - 1, dtype=bool)
+    for i, col in enumerate(arrays):
+        head, tail = col.slice(0, len(col) - 1), col.slice(1)
+        less = pc.less(tail, head).to_numpy(zero_copy_only=False)
+        if (undecided & less).any():
+            return False
+        if i < len(arrays) - 1:
+            undecided &= ~pc.greater(tail, head).to_numpy(zero_copy_only=False)
+    return True
+
+
+def _key_changes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Whether each row's key differs from the previous row's (length n − 1); nulls equal nulls.
+
+    As a factorization with missing values as one code: in a float column, null and NaN are the
+    same missing value.
+    """
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(col, pa.DictionaryArray):
+        col = col.dictionary_decode()
+    if pa.types.is_floating(col.type):
+        col = pc.fill_null(col, float("nan"))
+    head, tail = col.slice(0, len(col) - 1), col.slice(1)
+    if pa.types.is_null(col.type):
+        return np.zeros(len(tail), dtype=bool)
+    try:
+        differ = pc.not_equal(tail, head)
+    except pa.ArrowNotImplementedError:  # a type Arrow cannot compare: factorize (missing values one code)
+        codes, _ = pd.factorize(col.to_pandas(), use_na_sentinel=False)
+        return codes[1:] != codes[:-1]
+    valid_head = head.is_valid().to_numpy(zero_copy_only=False)
+    valid_tail = tail.is_valid().to_numpy(zero_copy_only=False)
+    out = pc.fill_null(differ, True).to_numpy(zero_copy_only=False)
+    out = np.where(valid_head & valid_tail, out, valid_head != valid_tail)
+    if pa.types.is_floating(col.type):
+        nan_head = pc.is_nan(head).to_numpy(zero_copy_only=False)
+        nan_tail = pc.is_nan(tail).to_numpy(zero_copy_only=False)
+        out = np.where(nan_head | nan_tail, nan_head != nan_tail, out)
+    return out
+
+
 def _series_starts(table: pa.Table, by: Sequence[str]) -> np.ndarray:
     """Row indices where a new series starts (0 included), for a table sorted by ``by``."""
     n = table.num_rows
@@ -351,9 +435,16 @@ def _series_starts(table: pa.Table, by: Sequence[str]) -> np.ndarray:
     new = np.zeros(n, dtype=bool)
     new[0] = True
     for key in by:
-        codes, _ = pd.factorize(table.column(key).to_pandas(), use_na_sentinel=False)
-        new[1:] |= codes[1:] != codes[:-1]
+        new[1:] |= _key_changes(table.column(key))
     return np.flatnonzero(new)
+
+
+def _number_rows(chunk: pa.Table, starts: np.ndarray) -> pa.Table:
+    """Replace the time column by 1, 2, … within each series (tables without a time column)."""
+    n = chunk.num_rows
+    lengths = np.diff(np.append(starts, n))
+    t = np.arange(1, n + 1, dtype=np.int64) - np.repeat(starts, lengths)
+    return chunk.set_column(chunk.schema.get_field_index(_T), _T, pa.array(t))
 
 
 def _same_key(left: pa.Table, i: int, right: pa.Table, j: int, by: Sequence[str]) -> bool:
@@ -382,6 +473,11 @@ def iter_series_chunks(
         pending: pa.Table | None = None
         starts = np.zeros(0, dtype=np.int64)
         by = source.spec.by
+        numbered = source.spec.date_col is None
+
+        def finish(chunk: pa.Table, chunk_starts: np.ndarray) -> pa.Table:
+            return _number_rows(chunk, chunk_starts) if numbered else chunk
+
         for batch in reader:
             table = pa.Table.from_batches([batch])
             if table.num_rows == 0:
@@ -399,11 +495,11 @@ def iter_series_chunks(
             # complete series: all but the last, which may continue in the next batch
             while len(starts) - 1 >= chunk_series:
                 cut = int(starts[chunk_series])
-                yield pending.slice(0, cut).combine_chunks()
+                yield finish(pending.slice(0, cut).combine_chunks(), starts[:chunk_series])
                 pending = pending.slice(cut)
                 starts = starts[chunk_series:] - cut
         if pending is not None and pending.num_rows:
-            yield pending.combine_chunks()
+            yield finish(pending.combine_chunks(), starts)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise InputError(f"cannot read the counts: {first}", file=source.spec.source) from None
@@ -589,14 +685,17 @@ def series_matrix(chunk: pa.Table, spec: CountSpec) -> SeriesMatrix:
 
 def cells_table(sm: SeriesMatrix, spec: CountSpec, mask: np.ndarray, columns: dict[str, np.ndarray]) -> pa.Table:
     """Long result rows for the cells of ``mask`` (row-major): keys, time, count, then ``columns``."""
-    rows, cols = np.nonzero(mask)
+    n_time = mask.shape[1] if mask.ndim == 2 else 0
+    flat = np.flatnonzero(mask)  # row-major; gathering by one flat index is cheaper than by (row, col)
+    rows = flat // n_time if n_time else flat
+    cols = flat - rows * n_time
     out: dict[str, Any] = {}
     for key in spec.by:
         out[key] = sm.keys.column(key).take(pa.array(rows))
     out[spec.time_name] = time_labels(spec, sm.t0[rows] + cols * sm.step)
-    out["count"] = pa.array(sm.counts[rows, cols].astype(np.int64))
+    out["count"] = pa.array(np.take(sm.counts.reshape(-1), flat).astype(np.int64))
     for name, values in columns.items():
-        v = values[rows, cols]
+        v = np.take(np.asarray(values).reshape(-1), flat)
         out[name] = pa.array(v, from_pandas=True) if v.dtype.kind == "f" else pa.array(v)
     return pa.table(out)
 

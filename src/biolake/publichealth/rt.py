@@ -507,7 +507,7 @@ def estimate_rt(
     )
     parts = list(tables)
     table = pa.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas()
+    return table.to_pandas(split_blocks=True)  # one block per column: no copy into a 2-D float block
 
 
 def _spec_of(value: str | os.PathLike[str]) -> str:

@@ -614,7 +614,7 @@ def surveil(
     )
     parts = list(tables)
     table = pa.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas()
+    return table.to_pandas(split_blocks=True)  # one block per column: no copy into a 2-D float block
 
 
 def surveil_job(

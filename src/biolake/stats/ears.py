@@ -38,8 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import NormalDist
 
+import numba
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["EARS_METHODS", "EarsResult", "ears_c", "ears_default_alpha", "ears_first_index"]
 
@@ -91,21 +91,88 @@ def ears_first_index(method: str, baseline: int) -> int:
     return baseline + _EXTRA[method]
 
 
-def _baseline_stats(x: np.ndarray, baseline: int, lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sd (ddof 1) of ``x[:, t-baseline-lag : t-lag]`` for every t (NaN where undefined)."""
-    n_series, n_time = x.shape
-    mean = np.full((n_series, n_time), np.nan)
-    sd = np.full((n_series, n_time), np.nan)
-    first = baseline + lag
-    if n_time > first:
-        windows = sliding_window_view(x[:, : n_time - lag - 1], baseline, axis=1)  # window k: x[k : k+b]
-        m = windows.mean(axis=-1)
-        # two-pass variance, as R's var(): sum of squared deviations from the mean / (b - 1)
-        dev = windows - m[..., None]
-        v = np.einsum("ijk,ijk->ij", dev, dev) / (baseline - 1)
-        mean[:, first:] = m
-        sd[:, first:] = np.sqrt(v)
-    return mean, sd
+@numba.njit(cache=True, nogil=True)
+def _baseline(x: np.ndarray, t: int, baseline: int, lag: int) -> tuple[float, float]:  # pragma: no cover (numba)
+    """Mean and sd (ddof 1, two passes as R's ``var``) of ``x[t-baseline-lag : t-lag]``.
+
+    Summed in the order numpy's ``mean`` and ``einsum`` sum a short window (sequentially; the
+    squares in two lanes, even and odd positions), so that for a baseline of up to 8 points the
+    values equal those of the array version bit for bit (integer counts: the mean always does).
+    """
+    lo = t - baseline - lag
+    acc = 0.0
+    for k in range(lo, lo + baseline):
+        acc += x[k]
+    mean = acc / baseline
+    even = 0.0
+    odd = 0.0
+    for k in range(0, baseline, 2):
+        d = x[lo + k] - mean
+        even += d * d
+    for k in range(1, baseline, 2):
+        d = x[lo + k] - mean
+        odd += d * d
+    return mean, np.sqrt((even + odd) / (baseline - 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _ears_kernel(
+    x: np.ndarray,
+    lengths: np.ndarray,
+    baseline: int,
+    lag: int,
+    first: int,
+    z: float,
+    min_sigma: float,
+    c3: bool,
+    expected: np.ndarray,
+    sigma_out: np.ndarray,
+    upper: np.ndarray,
+    score: np.ndarray,
+    alarm: np.ndarray,
+) -> None:  # pragma: no cover (numba)
+    """One pass over every series: fill the evaluable cells (the outputs are NaN/False elsewhere)."""
+    n = x.shape[0]
+    for i in range(n):
+        xi = x[i]
+        for t in range(first, lengths[i]):
+            mean, sd = _baseline(xi, t, baseline, lag)
+            sigma = max(sd, min_sigma)
+            expected[i, t] = mean
+            sigma_out[i, t] = sigma
+            if not c3:
+                ub = mean + z * sigma
+                if sigma > 0:
+                    score[i, t] = (xi[t] - mean) / sigma
+            else:
+                # L = max(0, C2_{t-1} - 1) + max(0, C2_{t-2} - 1), C2_u = (x_u - mean_u) / sigma_u
+                lags = 0.0
+                for u in (t - 2, t - 1):
+                    m_u, sd_u = _baseline(xi, u, baseline, lag)
+                    s_u = max(sd_u, min_sigma)
+                    if s_u > 0:
+                        c2 = (xi[u] - m_u) / s_u
+                    elif xi[u] - m_u > 0:
+                        c2 = np.inf
+                    elif xi[u] - m_u < 0:
+                        c2 = -np.inf
+                    else:
+                        c2 = np.nan
+                    part = c2 - 1.0
+                    if part != part:
+                        lags = np.nan
+                    elif part > 0.0:
+                        lags += part
+                x_ub = xi[t] + sigma * (z - lags)
+                ub = x_ub
+                if x_ub != x_ub:
+                    ub = np.nan
+                elif x_ub < 0.0:
+                    ub = 0.0
+                if np.isfinite(lags):
+                    score[i, t] = lags
+            upper[i, t] = ub
+            alarm[i, t] = xi[t] > ub  # False when ub is NaN (R: NA)
 
 
 def ears_c(
@@ -152,32 +219,21 @@ def ears_c(
     x = np.asarray(observed, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"observed must be 2-D (series x time); got shape {x.shape}")
-    n_time = x.shape[1]
+    n_series, n_time = x.shape
     z = NormalDist().inv_cdf(1.0 - alpha)
-    mean, sd = _baseline_stats(x, baseline, _LAG[method])
-    sigma = np.maximum(sd, min_sigma)  # NaN stays NaN where undefined
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method in ("C1", "C2"):
-            upper = mean + z * sigma
-            score = np.where(sigma > 0, (x - mean) / sigma, np.nan)
-        else:
-            c2 = (x - mean) / sigma  # ±inf or NaN where sigma == 0, as in R
-            part = np.maximum(0.0, c2 - 1.0)
-            lags = np.full_like(x, np.nan)
-            lags[:, 2:] = part[:, :-2] + part[:, 1:-1]
-            upper = np.maximum(0.0, x + sigma * (z - lags))
-            score = lags
     first = ears_first_index(method, baseline)
-    t = np.arange(n_time)
-    evaluable = np.broadcast_to(t >= first, x.shape)
+    ends = np.full(n_series, n_time, dtype=np.int64)
     if lengths is not None:
-        evaluable = evaluable & (t[None, :] < np.asarray(lengths)[:, None])
-    evaluable = np.ascontiguousarray(evaluable)
-    nan = np.float64(np.nan)
-    expected = np.where(evaluable, mean, nan)
-    sigma = np.where(evaluable, sigma, nan)
-    upper = np.where(evaluable, upper, nan)
-    score = np.where(evaluable & np.isfinite(score), score, nan)
-    with np.errstate(invalid="ignore"):
-        alarm = evaluable & (x > upper)  # comparisons with NaN are False (R: NA)
+        ends = np.minimum(np.asarray(lengths, dtype=np.int64), n_time)
+    x = np.ascontiguousarray(x)
+    expected = np.full(x.shape, np.nan)
+    sigma = np.full(x.shape, np.nan)
+    upper = np.full(x.shape, np.nan)
+    score = np.full(x.shape, np.nan)
+    alarm = np.zeros(x.shape, dtype=bool)
+    _ears_kernel(
+        x, ends, baseline, _LAG[method], first, z, min_sigma, method == "C3", expected, sigma, upper, score, alarm
+    )
+    t = np.arange(n_time)
+    evaluable = (t[None, :] >= first) & (t[None, :] < ends[:, None])
     return EarsResult(expected=expected, sigma=sigma, upper_bound=upper, alarm=alarm, score=score, evaluable=evaluable)

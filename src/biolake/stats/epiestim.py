@@ -18,8 +18,9 @@ uses the discretised gamma :func:`discr_si` at ``k = 0 … T−1`` (not renormal
 that mean — and with it the NA rule — depends on the series length ``T``.
 
 This module works on a whole matrix of series (rows) × time at once: the convolution and
-the window sums are numba kernels (GIL released: chunks of series run in parallel threads), the gamma
-quantiles one vectorised call. It imports nothing of biolake.
+the window sums are numba kernels (GIL released: chunks of series run in parallel threads); the gamma
+quantiles are inverted once per distinct posterior shape
+(shapes are prior + whole case counts). It imports nothing of biolake.
 
 Examples
 --------
@@ -100,15 +101,18 @@ def gamma_prior(mean_prior: float, std_prior: float) -> tuple[float, float]:
 @numba.njit(cache=True, nogil=True)
 def _infectivity(incid: np.ndarray, w: np.ndarray) -> np.ndarray:  # pragma: no cover (numba)
     n, t_max = incid.shape
-    m = len(w)
+    m = min(len(w), t_max)
     out = np.zeros((n, t_max))
     for i in range(n):
-        for t in range(1, t_max):
-            acc = 0.0
-            top = min(t, m - 1)
-            for s in range(1, top + 1):
-                acc += w[s] * incid[i, t - s]
-            out[i, t] = acc
+        row = out[i]
+        x = incid[i]
+        # Λ_t = Σ_{s=1}^{min(t, m−1)} w_s·I_{t−s}, accumulated in the order s = 1, 2, … for every t
+        # (the same sums, term by term, as a loop over s inside a loop over t); the inner loop over t
+        # runs along the row and vectorises
+        for s in range(1, m):
+            ws = w[s]
+            for t in range(s, t_max):
+                row[t] += ws * x[t - s]
     return out
 
 
@@ -186,7 +190,84 @@ def gamma_summary(shape: np.ndarray, scale: np.ndarray) -> GammaSummary:
     shape = np.asarray(shape, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
     # shapes are prior + whole case counts and repeat across windows: invert each distinct one once
-    uniq, inverse = np.unique(shape, return_inverse=True)
-    inverse = inverse.reshape(shape.shape)
-    quantiles = {name: special.gammaincinv(uniq, p)[inverse] * scale for name, p in RT_QUANTILES.items()}
+    # (qgamma(p, a, scale = b) = b · P⁻¹(a, p), P the regularized lower incomplete gamma function)
+    table = _shape_table(shape)
+    if table is not None:
+        uniq, inverse = table
+        present = ~np.isnan(uniq)
+        probs = list(RT_QUANTILES.values())
+        grid = np.full((len(probs), len(uniq)), np.nan)
+        for j, p in enumerate(probs):
+            grid[j, present] = special.gammaincinv(uniq[present], p)
+        scaled = _gather_scaled(grid, inverse.ravel(), np.broadcast_to(scale, shape.shape).ravel())
+        quantiles = {name: scaled[j].reshape(shape.shape) for j, name in enumerate(RT_QUANTILES)}
+    else:
+        uniq, inverse = np.unique(shape, return_inverse=True)
+        inverse = inverse.reshape(shape.shape)
+        quantiles = {name: special.gammaincinv(uniq, p)[inverse] * scale for name, p in RT_QUANTILES.items()}
     return GammaSummary(mean=shape * scale, std=np.sqrt(shape) * scale, quantiles=quantiles)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_scaled(grid: np.ndarray, index: np.ndarray, scale: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """``grid[:, index] * scale`` in one pass (rows: the quantiles)."""
+    k, n = grid.shape[0], len(index)
+    out = np.empty((k, n))
+    for i in range(n):
+        g = index[i]
+        b = scale[i]
+        for j in range(k):
+            out[j, i] = grid[j, g] * b
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _grid_index(flat: np.ndarray, lo: float, n_grid: int) -> tuple[bool, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Slot ``round(x − lo)`` of each shape (NaN: slot ``n_grid``), and the shape of each slot.
+
+    Fails (first value False) when two different shapes fall on one slot.
+    """
+    n = len(flat)
+    index = np.empty(n, dtype=np.int64)
+    table = np.full(n_grid + 1, np.nan)
+    for i in range(n):
+        x = flat[i]
+        if x != x:
+            index[i] = n_grid
+            continue
+        k = int(np.floor(x - lo + 0.5))
+        if k < 0 or k >= n_grid:
+            return False, index, table
+        t = table[k]
+        if t != t:
+            table[k] = x
+        elif t != x:
+            return False, index, table
+        index[i] = k
+    return True, index, table
+
+
+def _shape_table(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct shapes without sorting, when they lie on a grid ``lo + k`` (whole case counts).
+
+    Returns ``(table, index)`` with ``table[index] == shape`` exactly (NaN where the shape is
+    NaN; unused grid points are NaN too), or None when two distinct shapes round to one grid
+    point (e.g. non-integer incidence), a shape is infinite, or the grid would be much longer
+    than the input — the caller then sorts (``np.unique``). Only an index is computed: every
+    quantile is still ``gammaincinv`` of the shape itself, so the result is the same as element
+    by element.
+    """
+    flat = np.ascontiguousarray(shape, dtype=np.float64).ravel()
+    if len(flat) == 0:
+        return None
+    lo = float(np.nanmin(flat)) if not np.isnan(flat).all() else np.nan
+    hi = float(np.nanmax(flat)) if not np.isnan(lo) else np.nan
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    span = hi - lo
+    if span > 4 * len(flat) + 1024:
+        return None
+    ok, index, table = _grid_index(flat, lo, int(np.floor(span + 0.5)) + 1)
+    if not ok:
+        return None
+    return table, index.reshape(shape.shape)
