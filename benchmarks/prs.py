@@ -8,7 +8,9 @@
    effect allele is A1 or A2 at random, weights normal; numpy seed 1), under
    ``benchmarks/work/prs/``.
 2. Runs, each in its own process and measured the same way (wall time, CPU time, peak RSS
-   of the process tree): ``biolake ingest plink`` (once; not part of the comparison),
+   of the process tree; the weights are written by a child process, so that this process stays
+   small: a child's ``ru_maxrss`` starts at its parent's RSS at the fork): ``biolake ingest plink``
+   (once; not part of the comparison),
    ``plink2 --score … header-read cols=+scoresums --score-col-nums 3-… --threads 2`` on the
    .bed, and ``biolake precision prs --keep-ambiguous`` (plink2 does not drop A/T and C/G
    SNPs; default threads backend) on the lake; and biolake on a tenth of the weights rows,
@@ -96,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--quick", action="store_true", help="2,000 x 100,000; results under benchmarks/work/")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--make-weights", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.make_weights:
+        bim, full, tenth_path, k = args.make_weights
+        _weights(Path(bim), Path(full), int(k))
+        print(_weights(Path(bim), Path(tenth_path), int(k), every=10))
+        return 0
     if shutil.which("plink2") is None:
         print("plink2 not found (apt-get install plink2)", file=sys.stderr)
         return 1
@@ -115,8 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     weights, tenth = HERE / "weights.tsv", HERE / "weights_tenth.tsv"
-    _weights(prefix.with_suffix(".bim"), weights, s)
-    m_tenth = _weights(prefix.with_suffix(".bim"), tenth, s, every=10)
+    # in a child process: a process started later inherits this one's RSS high-water mark in its ru_maxrss
+    # (Linux records the old address space's peak at exec), so this process must stay small
+    made = subprocess.run(
+        [sys.executable, "-m", "benchmarks.prs", "--make-weights", str(prefix.with_suffix(".bim")), str(weights),
+         str(tenth), str(s)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    m_tenth = int(made.stdout.split()[-1])
     biolake = tool("biolake")
     lake = HERE / "lake"
     ing = run_measured(
@@ -156,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     body = [
         f"Genotypes from `plink2 --dummy` ({n:,} samples × {m:,} variants, 1 % missing calls, ACGT alleles), a plain "
         f"weights table with {s} scores over every variant (effect allele A1 or A2 at random; numpy seed 1). "
-        f"plink2: {version}, `--threads 2`, reading the .bed. biolake: default threads backend, reading the lake "
-        f"(VCF Zarr layout + int8 ALT counts), `--keep-ambiguous` (plink2 scores A/T and C/G SNPs too). "
+        f"plink2: {version}, `--threads 2`, reading the .bed. biolake: default threads backend, reading the lake's "
+        f"2-bit packed genotype copy (`call_genotype_packed`), `--keep-ambiguous` (plink2 scores A/T and C/G SNPs "
+        f"too). The weights files are written by a child process, so the benchmark process stays small (a "
+        f"child's `ru_maxrss` includes its parent's RSS at the time of the fork). "
         f"Load average when the benchmark started: {load[0]:.1f} (other jobs share this 2-core machine; CPU times "
         "are the steadier comparison).",
         markdown_table(

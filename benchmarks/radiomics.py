@@ -1,20 +1,23 @@
 """IBSI radiomics: biolake vs MIRP vs PyRadiomics, on the IBSI CT phantom and synthetic CT-like volumes.
 
-``python -m benchmarks radiomics [--n 20] [--shape 64,256,256] [--large] [--quick] [--skip-mirp]
-[--pyradiomics-python PY]``
+``python -m benchmarks radiomics [--n 20] [--shape 64,256,256] [--large [--large-n 100]] [--quick]
+[--skip-mirp] [--mirp-cases K] [--pyradiomics-python PY]``
 
 1. Inputs: the IBSI 1 CT phantom (read in place from ``../shared/data/ibsi``, never
    copied; skipped when absent) and ``--n`` synthetic CT-like volumes
    (:func:`biolake.imaging.demo.synthetic_ct`, seeds 0…n−1, ``--shape`` z,y,x voxels of
    0.8 × 0.8 × 2 mm, one lobulated textured lesion each) written once as NIfTI under
-   ``benchmarks/work/radiomics/cases``. ``--large``: 100 × 512×512×100; ``--quick``: 3 × 32×128×128.
+   ``benchmarks/work/radiomics/cases``. ``--large`` adds ``--large-n`` (default 100) volumes of
+   512×512×100 (the same generator: one lesion of about 3·10⁵ voxels); ``--quick``: 3 × 32×128×128.
 2. The same settings for every tool: no interpolation, re-segmentation range
    [−500, 400] HU, fixed bin size 25 HU, 3-D features (biolake ``3D_avg``/``3D_comb``
    aggregation, MIRP ``3d_average``/``3d_volume_merge``, PyRadiomics its default 107
    features, whose texture matrices are 3-D direction-averaged).
 3. Each tool runs in its own process (wall time and peak RSS of the process tree by
-   ``run_measured``) and times each case (read + features) itself; one warm-up case is
-   computed first and not counted (numba caches, imports).
+   ``run_measured``) and times each case (read + features) itself, in CPU time
+   (``time.process_time``: user + system, all threads) and wall time; one warm-up case is
+   computed first and not counted (numba caches, imports). ``--mirp-cases K`` runs MIRP
+   (slow) on the first K cases of each synthetic set only.
    MIRP: ``pip install mirp`` (2.7.0) in this interpreter. PyRadiomics 3.0.1 lives in its
    own venv (``benchmarks/work/radiomics/pyradiomics-venv``: ``numpy<2``, then
    ``pip install --no-build-isolation pyradiomics==3.0.1``).
@@ -22,7 +25,7 @@
    hand-made map of PyRadiomics features onto IBSI tags (the differences and their causes
    are listed in the result).
 5. biolake's table through :func:`biolake.imaging.radiomics_table` with 1 worker
-   (synchronous), 2 threads, 2 processes and a 2-worker ``distributed.LocalCluster``:
+   (synchronous), 1 thread, 2 threads, 2 processes and a 2-worker ``distributed.LocalCluster``:
    the tables must be identical.
 6. Writes ``benchmarks/results/radiomics.md``.
 """
@@ -49,6 +52,7 @@ from benchmarks._common import (
 )
 
 NAME = "radiomics"
+LARGE_SHAPE = (100, 512, 512)
 HERE = WORK_DIR / NAME
 CT = ROOT.parent / "shared" / "data" / "ibsi" / "ibsi_1_ct_radiomics_phantom" / "nifti"
 PYRADIOMICS_VENV = HERE / "pyradiomics-venv" / "bin" / "python"
@@ -66,8 +70,8 @@ def one(img, msk):
 one(*cases[0])  # warm-up
 res = []
 for img, msk in cases:
-    t0 = time.perf_counter(); f = one(img, msk)
-    res.append({"case": img, "seconds": time.perf_counter() - t0, "features": f})
+    t0, c0 = time.perf_counter(), time.process_time(); f = one(img, msk)
+    res.append({"case": img, "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "features": f})
 json.dump(res, open(out, "w"))
 """
 
@@ -86,8 +90,8 @@ def one(img, msk):
 one(*cases[0])
 res = []
 for img, msk in cases:
-    t0 = time.perf_counter(); f = one(img, msk)
-    res.append({"case": img, "seconds": time.perf_counter() - t0, "features": f})
+    t0, c0 = time.perf_counter(), time.process_time(); f = one(img, msk)
+    res.append({"case": img, "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "features": f})
 json.dump(res, open(out, "w"))
 """
 
@@ -104,8 +108,8 @@ def one(img, msk):
 one(*cases[0])
 res = []
 for img, msk in cases:
-    t0 = time.perf_counter(); f = one(img, msk)
-    res.append({"case": img, "seconds": time.perf_counter() - t0, "features": f})
+    t0, c0 = time.perf_counter(), time.process_time(); f = one(img, msk)
+    res.append({"case": img, "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "features": f})
 json.dump(res, open(out, "w"))
 """
 
@@ -113,19 +117,21 @@ _BACKENDS = """
 import json, sys
 import pandas as pd
 from biolake.imaging import RadiomicsCase, RadiomicsSettings, radiomics_table
+from biolake.lake.backend import get_backend
 cases = [RadiomicsCase(i, m) for i, m in json.loads(open(sys.argv[1]).read())]
 s = RadiomicsSettings(resegment_range=(-500, 400), discretization={"method": "fixed_bin_size", "width": 25},
-                      aggregation=("3D_avg", "3D_comb"), families=("stat", "ih", "cm", "szm", "ngt"))
-tables = {"1 worker": radiomics_table(cases, settings=s, scheduler="synchronous"),
-          "2 threads": radiomics_table(cases, settings=s, scheduler="threads"),
-          "2 processes": radiomics_table(cases, settings=s, scheduler="processes")}
+                      aggregation=("3D_avg", "3D_comb"))
+tables = {"1 worker (synchronous)": radiomics_table(cases, settings=s, scheduler="synchronous")}
+for name, kind, n in (("1 thread", "threads", 1), ("2 threads", "threads", 2), ("2 processes", "processes", 2)):
+    with get_backend(kind, workers=n) as backend:
+        tables[name] = radiomics_table(cases, settings=s, backend=backend)
 try:
     from distributed import Client, LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as c:
         tables["Dask LocalCluster (2 workers)"] = radiomics_table(cases, settings=s, scheduler=c)
 except ImportError:
     pass
-ref = tables["1 worker"]
+ref = tables["1 worker (synchronous)"]
 json.dump({k: bool(t.equals(ref)) for k, t in tables.items()} | {"shape": list(ref.shape)}, open(sys.argv[2], "w"))
 """
 
@@ -203,20 +209,28 @@ for k, img, msk in json.loads(sys.argv[1]):
 
 NOTES = """## Notes
 
-- Wall times were measured on a shared 2-core machine under load (see the load average
-  below): compare the ratios rather than the absolute seconds.
+- Times per case are measured inside each tool's process: **CPU** (user + system of the
+  process, all its threads: `time.process_time`) and wall (`time.perf_counter`). The
+  machine is a shared 2-core box where other jobs ran at the same time (see the load
+  average below), so wall times are inflated by waiting for a core and vary from run to
+  run; the CPU times and the CPU ratios are the figures to compare. biolake runs the
+  morphology family (mesh, convex hull, Moran's I / Geary's C FFTs) on a second thread
+  while the other families run, so on an idle machine its wall time is below its CPU time.
 - biolake computes 211 features here, including Moran's I and Geary's C *exactly* (an FFT
-  over the ROI's box); MIRP estimates those two from random voxel subsets, PyRadiomics
+  quadratic form over the ROI's box); MIRP estimates those two from random voxel subsets, PyRadiomics
   has neither. The MIRP differences above are the ones documented in `docs/imaging.md`
   ("Against MIRP"): Moran's I / Geary's C (MIRP's sampling) and `ivh_v10`/`ivh_v90`/
   `ivh_diff_v10_v90` without IVH discretisation (MIRP takes the fraction over the
   re-segmentation range, biolake and IBSI over the ROI's intensities).
 - PyRadiomics: the kurtosis differs by exactly 3 and `cm_joint_avg_3D_avg` by exactly
-  floor((ROI minimum + 500)/25) grey levels (checked on every case: 14 levels on the
-  synthetic lesions, 0 on the CT phantom whose ROI reaches −500 HU). On the CT phantom
-  `ngt_contrast_3D` (4.1e-4), `ngt_coarseness_3D` and `ngt_busyness_3D` (1–2e-5) differ
-  slightly while they agree to 1e-14 on the synthetic volumes: not investigated.
-- Not run: `--large` (100 volumes of 512 × 512 × 100)."""
+  floor((ROI minimum + 500)/25) grey levels (14 levels on the synthetic lesions, 0 on the CT
+  phantom whose ROI reaches −500 HU). On the CT phantom `ngt_contrast_3D` (4.1e-4),
+  `ngt_coarseness_3D` and `ngt_busyness_3D` (1–2e-5) differ slightly while they agree to
+  1e-14 on the synthetic volumes: not investigated.
+- The large run (`--large`, `--large-n`, default 100 volumes of 512 × 512 × 100 voxels of
+  0.8 × 0.8 × 2 mm, one lobulated textured lung lesion of about 3·10⁵ voxels each) and MIRP on a
+  subset (`--mirp-cases K`: the warm-up case and the first K cases of each synthetic set) were run
+  with the counts shown in the tables; see each table's "cases" column."""
 
 
 def _cases(n: int, shape: tuple[int, int, int]) -> list[tuple[str, str]]:
@@ -266,8 +280,11 @@ def _rel(a: float, b: float) -> float:
 def _agreement(ours: list[dict], theirs: list[dict], mapping: dict[str, str] | None) -> dict[str, float]:
     """Feature (IBSI tag) → max relative difference over the cases."""
     worst: dict[str, float] = {}
-    for a, b in zip(ours, theirs, strict=True):
-        fa, fb = a["features"], b["features"]
+    by_case = {c["case"]: c for c in ours}
+    for b in theirs:  # the cases the other tool ran (MIRP may run a subset)
+        if b["case"] not in by_case:
+            continue
+        fa, fb = by_case[b["case"]]["features"], b["features"]
         pairs = (
             [(t, fb[k]) for k, t in mapping.items() if k in fb and t in fa]
             if mapping
@@ -280,18 +297,20 @@ def _agreement(ours: list[dict], theirs: list[dict], mapping: dict[str, str] | N
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks radiomics", description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--n", type=int, default=20, help="synthetic volumes of --shape")
     ap.add_argument("--shape", default="64,256,256", help="z,y,x voxels of the synthetic volumes")
-    ap.add_argument("--large", action="store_true", help="100 volumes of 100×512×512")
+    ap.add_argument("--large", action="store_true", help="also the large run: --large-n volumes of 100×512×512")
+    ap.add_argument("--large-n", type=int, default=100, help="volumes in the large run (default 100)")
     ap.add_argument("--quick", action="store_true", help="3 volumes of 32×128×128 (results under benchmarks/work/)")
     ap.add_argument("--skip-mirp", action="store_true")
+    ap.add_argument(
+        "--mirp-cases", type=int, default=None, help="MIRP on the first K cases of each synthetic set only (slow)"
+    )
     ap.add_argument("--pyradiomics-python", default=str(PYRADIOMICS_VENV))
     ap.add_argument("--timeout", type=float, default=3600)
     args = ap.parse_args(argv)
     shape = tuple(int(v) for v in args.shape.split(","))
     n = args.n
-    if args.large:
-        n, shape = 100, (100, 512, 512)
     if args.quick:
         n, shape = 3, (32, 128, 128)
     HERE.mkdir(parents=True, exist_ok=True)
@@ -314,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         datasets["IBSI CT phantom"] = [ct, ct]  # the first is the warm-up
     synth = _cases(n + 1, shape)  # + 1 warm-up case
     datasets[f"{n} synthetic {shape[2]}×{shape[1]}×{shape[0]}"] = synth
+    if args.large:
+        datasets[f"{args.large_n} CT-like 512×512×100"] = _cases(args.large_n + 1, LARGE_SHAPE)
 
     body = [
         "Settings for every tool: no interpolation, re-segmentation [−500, 400] HU, fixed bin size 25 HU, "
@@ -323,25 +344,36 @@ def main(argv: list[str] | None = None) -> int:
     ]
     results: dict[str, dict[str, dict]] = {}
     for dname, cases in datasets.items():
-        tag = "ct" if dname.startswith("IBSI") else "synthetic"
-        results[dname] = {t: _run(t, py, code, cases, tag, args.timeout) for t, (py, code) in tools.items()}
+        tag = "ct" if dname.startswith("IBSI") else "large" if "512" in dname else "synthetic"
+        results[dname] = {}
+        for t, (py, code) in tools.items():
+            subset = cases
+            if t.startswith("MIRP") and tag != "ct" and args.mirp_cases is not None:
+                subset = cases[: args.mirp_cases + 1]
+            results[dname][t] = _run(t, py, code, subset, tag, args.timeout)
         rows = []
-        base = results[dname]["biolake"]["cases"][1:]
-        base_s = np.mean([c["seconds"] for c in base]) if base else None
+        base = {c["case"]: c for c in results[dname]["biolake"]["cases"][1:]}
         for t, r in results[dname].items():
             counted = r["cases"][1:]
             secs = [c["seconds"] for c in counted]
-            mean = float(np.mean(secs)) if secs else None
+            cpus = [c.get("cpu", float("nan")) for c in counted]
+            mean, cpu = (float(np.mean(secs)), float(np.mean(cpus))) if secs else (None, None)
             nfeat = len(counted[0]["features"]) if counted else 0
-            speed = f"{mean / base_s:.1f}×" if mean and base_s else "–"
+            # ratios over the cases both tools ran (MIRP may run a subset)
+            ours_s = [base[c["case"]]["seconds"] for c in counted if c["case"] in base]
+            ours_c = [base[c["case"]].get("cpu", float("nan")) for c in counted if c["case"] in base]
+            speed = f"{mean / np.mean(ours_s):.1f}×" if mean and ours_s else "–"
+            speed_cpu = f"{cpu / np.mean(ours_c):.1f}×" if cpu and ours_c else "–"
             rows.append(
                 [
                     t,
                     r["m"].status,
                     len(counted),
                     nfeat,
+                    fmt_seconds(cpu),
+                    fmt_seconds(max(cpus) if cpus else None),
                     fmt_seconds(mean),
-                    fmt_seconds(max(secs) if secs else None),
+                    speed_cpu,
                     speed,
                     fmt_bytes(r["m"].peak_rss),
                     fmt_bytes(r["m"].ru_maxrss),
@@ -355,9 +387,11 @@ def main(argv: list[str] | None = None) -> int:
                     "status",
                     "cases",
                     "features",
-                    "s/case (mean)",
-                    "s/case (max)",
-                    "biolake is … faster",
+                    "CPU s/case (mean)",
+                    "CPU s/case (max)",
+                    "wall s/case (mean)",
+                    "biolake is … faster (CPU)",
+                    "… (wall)",
                     "peak RSS (sampled)",
                     "ru_maxrss",
                 ],
@@ -403,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         shape_ = same.pop("shape")
         body.append(
             f"## Same table on every backend\n\n{shape_[0]} synthetic cases × {shape_[1] - 3} features "
-            "(families stat, ih, cm, szm, ngt) through `radiomics_table`:\n\n"
+            "(every feature family) through `radiomics_table` (also a test: "
+            "`tests/imaging/test_radiomics_workers.py`):\n\n"
             + markdown_table(["backend", "identical to 1 worker"], [(k, "yes" if v else "NO") for k, v in same.items()])
         )
     body.append(NOTES)

@@ -115,6 +115,9 @@ def images(
     resample: Annotated[bool, typer.Option(help="Resample series with uneven slice spacing.")] = False,
     lake: LakeOpt = None,
     quiet: QuietOpt = False,
+    header_only: Annotated[
+        bool, typer.Option(help="Read headers only: register NAME_meta, no voxels (no NAME arrays, no masks).")
+    ] = False,
 ) -> None:
     """Ingest DICOM series and NIfTI volumes (de-identified unless --keep-phi)."""
     from biolake.io.images import ingest_images
@@ -131,7 +134,11 @@ def images(
         resample_nonuniform=resample,
         on_skip=skip,
         progress=progress(quiet),
+        header_only=header_only,
     )
+    if header_only:
+        say(f"read the headers of {info.n_rows} image volume(s) into {info.name} (run {info.run_id})", quiet=quiet)
+        return
     say(f"ingested {info.n_rows} image volume(s) as {name} and {info.name} (run {info.run_id})", quiet=quiet)
 
 

@@ -31,9 +31,19 @@ f              inbreeding coefficient ``1 - O(HET)/E(HET)`` (``--het`` F)
 E(HET) sums ``2p(1-p)`` over the sample's called autosomal variants, with ``p`` the
 variant's allele frequency in all samples; variants with ``2p(1-p) < 2⁻³⁵`` (monomorphic,
 or without any call) are skipped, as by ``plink2 --het``. Every contig except X, Y,
-XY, MT (and their numeric codes 23–26) counts as autosomal. Unlike plink2, which tests
-chrX with a sex-aware HWE test in a separate report, the per-variant columns treat
-every contig alike.
+XY, MT (and their numeric codes 23–26) counts as autosomal.
+
+**chrX.** When the dataset records the samples' sex (``sample_sex``, kept from the .fam
+by :func:`biolake.io.plink.ingest_plink`), variants on chrX (contig ``X``, ``23``,
+``chrX``, ``chr23``; the pseudo-autosomal ``XY``/``25`` stays diploid, as in plink2) get
+plink2's ``.hardy.x`` statistics: ``hwe_p`` is the Graffelman–Weir exact test of the
+female genotype counts and the male allele counts (:func:`biolake.stats.hwe.hwe_test_chrx`;
+P or MIDP of ``.hardy.x``), and ``het_obs``/``het_exp`` are computed from the *females*
+only (``O(FEMALE_HET_A1)``, ``E(FEMALE_HET_A1)``; ``het_obs`` NaN without a called female).
+Samples of unknown sex, and heterozygous calls of males, are left out of these three
+columns, as plink2 leaves them out. ``alt_freq``, ``obs_ct`` and ``missing_rate`` still
+count every sample as diploid on chrX (plink2's ``--freq`` counts males once there).
+Without ``sample_sex`` (VCF input, older datasets) chrX is treated like any contig.
 
 Filters (as plink2 applies them): ``mind`` removes samples with more than
 ``⌊mind · n_variants⌋`` missing calls first; then, on the remaining samples, ``geno``
@@ -74,7 +84,7 @@ from biolake.genomics.store import AUTOSOME_EXCLUDED, Block, GenotypeStore, open
 from biolake.lake import Lake, validate_name
 from biolake.lake.backend import get_backend
 from biolake.lake.progress import NullProgress, Progress
-from biolake.stats.hwe import hwe_exact_p_many
+from biolake.stats.hwe import hwe_chrx_exact_p_many, hwe_exact_p_many
 
 __all__ = [
     "SAMPLE_COLUMNS",
@@ -102,6 +112,8 @@ VARIANT_COLUMNS = (
 SAMPLE_COLUMNS = ("sample_id", "missing_ct", "call_rate", "het_rate", "o_hom", "e_hom", "f_obs_ct", "f")
 _EHET_MIN = 2.0**-35  # plink2 --het skips variants with a smaller expected heterozygosity
 _THRESH_EPS = 2.0**-44  # plink2's tolerance on --geno/--mind/--maf thresholds
+#: Contig names of the X chromosome outside the pseudo-autosomal regions (plink2's chrX; ``XY``/``25`` is PAR).
+CHRX_CONTIGS = frozenset(c + s for c in ("", "chr") for s in ("X", "x", "23"))
 
 VARIANT_SCHEMA = pa.schema(
     [
@@ -167,6 +179,52 @@ def _count_block(
                         if v == 1:
                             s_het[j] += 1
     return counts, s_missing, s_het, s_obs, s_ehet
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_chrx_rows(g: np.ndarray, rows: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    """Per chrX row: female hom REF, het, hom ALT and male REF, het, ALT calls (sex 2 female, 1 male)."""
+    out = np.zeros((rows.shape[0], 6), dtype=np.int64)
+    n_smp = g.shape[1]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        for j in range(n_smp):
+            v = g[i, j]
+            if v < 0 or v > 2:
+                continue
+            s = sex[j]
+            if s == 2:
+                out[k, v] += 1
+            elif s == 1:
+                out[k, 3 + v] += 1
+    return out
+
+
+def _chrx_stats(xcounts: np.ndarray, *, midp: bool) -> dict[str, np.ndarray]:
+    """``het_obs``, ``het_exp`` and ``hwe_p`` of chrX variants as plink2's .hardy.x (A1 = REF)."""
+    f_ref, f_het, f_alt, m_ref, _, m_alt = (np.ascontiguousarray(xcounts[:, k]) for k in range(6))
+    nf = f_ref + f_het + f_alt
+    with np.errstate(invalid="ignore", divide="ignore"):
+        het_obs = f_het / nf.astype(np.float64)
+        x = (2.0 * f_ref + f_het) / nf  # twice the female REF frequency, as plink2 computes E(FEMALE_HET_A1)
+        het_exp = np.where(f_ref == nf, 0.0, x * (1.0 - x * 0.5))
+    hwe_p = hwe_chrx_exact_p_many(f_het, f_ref, f_alt, m_ref, m_alt, bool(midp))
+    return {"het_obs": het_obs, "het_exp": het_exp, "hwe_p": hwe_p}
+
+
+def _apply_chrx(
+    stats: dict[str, np.ndarray], alt_count: np.ndarray, chrx: np.ndarray, sex: np.ndarray | None, *, midp: bool
+) -> None:
+    """Replace the HWE columns of the chrX rows by plink2's sex-aware ones (in place; nothing without sex)."""
+    if sex is None or not chrx.any():
+        return
+    rows = np.flatnonzero(chrx).astype(np.int64)
+    xcounts = _count_chrx_rows(
+        np.ascontiguousarray(alt_count, dtype=np.int8), rows, np.ascontiguousarray(sex, dtype=np.int8)
+    )
+    for key, value in _chrx_stats(xcounts, midp=midp).items():
+        stats[key] = np.array(stats[key], dtype=np.float64, copy=True)
+        stats[key][rows] = value
 
 
 def count_genotypes(alt_count: np.ndarray, *, autosomal: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -240,15 +298,20 @@ def _check_matrix(function: str, alt_count: Any) -> np.ndarray:
     return arr.astype(np.int8)
 
 
-def variant_qc(alt_count: Any, *, midp: bool = False) -> pd.DataFrame:
+def variant_qc(alt_count: Any, *, midp: bool = False, chrx: Any = None, sex: Any = None) -> pd.DataFrame:
     """Per-variant QC statistics of an in-memory ALT allele count matrix.
 
     Parameters
     ----------
     alt_count
-        Variants × samples integer matrix: ALT allele counts 0, 1, 2, or -1 for missing.
+        Variants × samples integer matrix: ALT allele counts 0, 1, 2, or -1 for missing
+        (males' chrX calls coded 0 or 2, as in a .bed).
     midp
         HWE mid-p values instead of standard p-values.
+    chrx, sex
+        Per variant, whether it lies on chrX (outside PAR), and per sample the sex (1 male,
+        2 female, anything else unknown): with both, chrX rows get plink2's ``.hardy.x``
+        ``het_obs``, ``het_exp`` and ``hwe_p`` (module docstring).
 
     Returns
     -------
@@ -258,6 +321,14 @@ def variant_qc(alt_count: Any, *, midp: bool = False) -> pd.DataFrame:
     check_param("variant_qc", "midp", midp, isinstance(midp, bool), "True or False")
     g = _check_matrix("variant_qc", alt_count)
     stats = _variant_stats(count_genotypes(g)["counts"], g.shape[1], midp=midp)
+    if chrx is not None or sex is not None:
+        x = np.asarray(chrx if chrx is not None else np.zeros(g.shape[0]), dtype=bool)
+        check_param("variant_qc", "chrx", np.shape(chrx), x.shape == (g.shape[0],), "one flag per variant")
+        sx = None if sex is None else np.asarray(sex)
+        ok = sx is None or (sx.shape == (g.shape[1],) and sx.dtype.kind in "iu")
+        check_param("variant_qc", "sex", np.shape(sex), ok, "one integer code per sample (1 male, 2 female)")
+        if sx is not None:
+            _apply_chrx(stats, g, x, np.where((sx == 1) | (sx == 2), sx, 0).astype(np.int8), midp=midp)
     return pd.DataFrame({k: stats[k] for k in VARIANT_COLUMNS[5:]})
 
 
@@ -282,13 +353,27 @@ def sample_qc(alt_count: Any, *, autosomal: Any = None) -> pd.DataFrame:
     return pd.DataFrame({k: stats[k] for k in SAMPLE_COLUMNS[1:]})
 
 
-def _qc_block(block: Block, *, autosomal_contigs: np.ndarray, midp: bool, annotations: bool = True) -> dict[str, Any]:
-    """Kernel run on a worker: read a block, count, compute the per-variant statistics."""
+def _qc_block(
+    block: Block,
+    *,
+    autosomal_contigs: np.ndarray,
+    midp: bool,
+    annotations: bool = True,
+    chrx_contigs: np.ndarray | None = None,
+    sex: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Kernel run on a worker: read a block, count, compute the per-variant statistics.
+
+    With ``chrx_contigs`` (per contig) and ``sex`` (per sample of the block), chrX rows get
+    the sex-aware HWE columns.
+    """
     data = read_block(block, annotations=annotations)
     autosomal = autosomal_contigs[data["contig"]]
     acc = count_genotypes(data["alt_count"], autosomal=autosomal)
     n_samples = data["alt_count"].shape[1]
     data["stats"] = _variant_stats(acc["counts"], n_samples, midp=midp)
+    if chrx_contigs is not None and sex is not None:
+        _apply_chrx(data["stats"], data["alt_count"], chrx_contigs[data["contig"]], sex, midp=midp)
     data["acc"] = {k: v for k, v in acc.items() if k != "counts"}
     del data["alt_count"]
     return data
@@ -352,6 +437,10 @@ def _keep_variants(
 
 def _autosomal_flags(contigs: list[str]) -> np.ndarray:
     return np.array([c not in AUTOSOME_EXCLUDED for c in contigs], dtype=bool)
+
+
+def _chrx_flags(contigs: list[str]) -> np.ndarray:
+    return np.array([c in CHRX_CONTIGS for c in contigs], dtype=bool)
 
 
 def qc(
@@ -439,6 +528,8 @@ def qc(
         raise InputError("--filtered-name needs a filter (--maf, --geno, --mind or --hwe)", file="--filtered-name")
     progress = progress or NullProgress()
     autosomal = _autosomal_flags(store.contigs)
+    chrx = _chrx_flags(store.contigs)
+    sex = store.sample_sex if chrx.any() else None  # None: chrX treated like any contig
     params = {
         "genotypes": f"lake:{store.name}",
         "out": str(out),
@@ -467,7 +558,14 @@ def qc(
     ):
 
         def batches() -> Iterator[pa.RecordBatch]:
-            results = backend.map(_qc_block, store.blocks(chunk_variants), autosomal_contigs=autosomal, midp=midp)
+            results = backend.map(
+                _qc_block,
+                store.blocks(chunk_variants),
+                autosomal_contigs=autosomal,
+                midp=midp,
+                chrx_contigs=chrx,
+                sex=sex,
+            )
             with progress.task(f"QC of {store.name}", total=m) as task:
                 for res in results:
                     for key, total in acc_total.items():
@@ -505,6 +603,8 @@ def qc(
                     np.flatnonzero(keep_samples),
                     autosomal,
                     chunk_variants,
+                    chrx=chrx,
+                    sex=sex,
                     midp=midp,
                     maf=maf,
                     geno=geno,
@@ -542,12 +642,23 @@ def _refilter(
     geno: float | None,
     hwe: float | None,
     progress: Progress,
+    chrx: np.ndarray | None = None,
+    sex: np.ndarray | None = None,
 ) -> np.ndarray:
     """Variant filters evaluated on the samples that ``mind`` kept (a second pass)."""
     keep = np.ones(store.n_variants, dtype=bool)
     blocks = store.blocks(chunk_variants, samples=samples)
+    kept_sex = None if sex is None else np.ascontiguousarray(sex[samples])
     with progress.task("Variant filters on the kept samples", total=store.n_variants) as task:
-        for res in backend.map(_qc_block, blocks, autosomal_contigs=autosomal, midp=midp, annotations=False):
+        for res in backend.map(
+            _qc_block,
+            blocks,
+            autosomal_contigs=autosomal,
+            midp=midp,
+            annotations=False,
+            chrx_contigs=chrx,
+            sex=kept_sex,
+        ):
             st = res["stats"]
             stop = res["start"] + len(st["hwe_p"])
             keep[res["start"] : stop] = _keep_variants(st, len(samples), maf=maf, geno=geno, hwe=hwe)
@@ -588,6 +699,7 @@ def _write_filtered(
         n_variants=n_keep,
         sample_id=list(store.sample_id[samples]),
         sample_family_id=None if store.sample_family_id is None else list(store.sample_family_id[samples]),
+        sample_sex=None if store.sample_sex is None else list(store.sample_sex[samples]),
         contigs=store.contigs,
         variant_chunk=store.variant_chunk,
         source=str(store.attrs.get("source", "biolake")),

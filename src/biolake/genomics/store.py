@@ -64,6 +64,9 @@ class GenotypeStore:
         Variants per stored chunk.
     attrs
         The Zarr group's attributes.
+    sample_sex
+        Per-sample sex (int8: 1 male, 2 female, -1 unknown) when the dataset records it
+        (``sample_sex``, from a .fam), else None.
     """
 
     name: str
@@ -75,6 +78,7 @@ class GenotypeStore:
     contigs: list[str]
     variant_chunk: int
     attrs: dict[str, Any]
+    sample_sex: np.ndarray | None = None
 
     @property
     def path(self) -> str:
@@ -133,6 +137,7 @@ def open_genotypes(lake: Lake, spec: str) -> GenotypeStore:
         contigs=[str(c) for c in group["contig_id"][:]],
         variant_chunk=int(gt.chunks[0]),
         attrs=dict(group.attrs),
+        sample_sex=np.asarray(group["sample_sex"][:], dtype=np.int8) if "sample_sex" in group else None,
     )
 
 

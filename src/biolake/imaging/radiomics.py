@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import pandas as pd
 
 from biolake.errors import InputError, check_param
 from biolake.imaging import features as F
+from biolake.imaging._zones import neighbourhood_features, zone_features
 from biolake.imaging.volume import Volume
 
 __all__ = [
@@ -351,6 +353,18 @@ class Prepared:
     diagnostics: dict[str, float] = field(default_factory=dict)
 
 
+def _bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index of the non-zero voxels along each axis (by projections: no coordinate list)."""
+    lo, hi = [], []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hit.size == 0:
+            raise InputError("the ROI mask is empty")
+        lo.append(hit[0])
+        hi.append(hit[-1])
+    return np.array(lo), np.array(hi)
+
+
 def _resample(
     image: Volume, mask: np.ndarray, settings: RadiomicsSettings, *, whole: bool = False
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
@@ -369,12 +383,10 @@ def _resample(
     # old-grid index of new voxel 0 (grid centres aligned), and the step in old indices
     start = (old * (shape - 1) - new * (new_shape - 1)) / 2.0 / old
     step = new / old
-    idx = np.argwhere(mask)
-    if idx.size == 0:
-        raise InputError("the ROI mask is empty")
+    box_lo, box_hi = _bounding_box(mask)
     margin_new = np.ceil(6.3 / new).astype(int) + 2
-    first = np.maximum(np.floor((idx.min(axis=0) - 1 - start) / step).astype(int) - margin_new, 0)
-    last = np.minimum(np.ceil((idx.max(axis=0) + 1 - start) / step).astype(int) + margin_new + 1, new_shape)
+    first = np.maximum(np.floor((box_lo - 1 - start) / step).astype(int) - margin_new, 0)
+    last = np.minimum(np.ceil((box_hi + 1 - start) / step).astype(int) + margin_new + 1, new_shape)
     if whole:
         first, last = np.zeros(3, int), new_shape
     order = _INTERPOLATIONS[settings.interpolation]
@@ -465,20 +477,20 @@ def preprocess(image: Volume, mask: Volume | np.ndarray, *, settings: RadiomicsS
         img, m, spacing = _resample(image, m, settings)
         grid = tuple(int(np.ceil(n * o / s)) for n, o, s in zip(image.shape, image.spacing_zyx, spacing, strict=True))
     else:
-        img, spacing, grid = image.array.astype(np.float64), image.spacing_zyx, image.shape
+        img, spacing, grid = image.array, image.spacing_zyx, image.shape  # cast to float once cropped
         if want_diag:
-            diag.update(_image_diag("interp", img, grid, spacing))
+            diag.update(_image_diag("interp", img.astype(np.float64), grid, spacing))
     if not m.any():
         raise InputError("the ROI mask is empty")
     if want_diag:
         diag.update(_roi_diag("interp", img, m, m, grid))
     # crop to the ROI's box plus the local-intensity sphere
     margin = np.ceil(6.3 / np.asarray(spacing)).astype(int) + 1
-    idx = np.argwhere(m)
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, m.shape)
+    box_lo, box_hi = _bounding_box(m)
+    lo = np.maximum(box_lo - margin, 0)
+    hi = np.minimum(box_hi + margin + 1, m.shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-    img, m = img[box], m[box]
+    img, m = np.asarray(img[box], dtype=np.float64), m[box]
     int_mask = m.copy()
     low = None
     if settings.resegment_range is not None:
@@ -589,36 +601,44 @@ def radiomics_features(
     dims = tuple(dict.fromkeys(a.split("_avg")[0].split("_comb")[0] for a in aggs))
     out: dict[str, float] = dict(p.diagnostics)
     vals = p.image[p.int_mask]
-    if "morph" in fams:
-        out.update(
-            F.morphology_features(
-                p.image,
-                p.morph_mask,
-                p.int_mask,
-                p.spacing_zyx,
-                max_voxels_autocorrelation=settings.max_voxels_autocorrelation,
-            )
+    morph = None
+    if "morph" in fams:  # the mesh and the FFTs release the GIL: on a second thread meanwhile
+        pool = ThreadPoolExecutor(1, thread_name_prefix="biolake-morph")
+        morph = pool.submit(
+            F.morphology_features,
+            p.image,
+            p.morph_mask,
+            p.int_mask,
+            p.spacing_zyx,
+            max_voxels_autocorrelation=settings.max_voxels_autocorrelation,
         )
-    if "loc" in fams:
-        out.update(F.local_intensity_features(p.image, p.int_mask, p.spacing_zyx))
-    if "stat" in fams:
-        out.update(F.statistics_features(vals))
-    if "ih" in fams:
-        out.update(F.intensity_histogram_features(p.levels[p.int_mask], n_levels=p.n_levels))
-    if "ivh" in fams:
-        out.update(F.intensity_volume_histogram_features(p.ivh_values, bin_width=p.ivh_width, value_range=p.ivh_range))
-    if "cm" in fams:
-        out.update(F.glcm_features(p.levels, p.int_mask, n_levels=p.n_levels, aggregations=aggs))
-    if "rlm" in fams:
-        out.update(F.glrlm_features(p.levels, p.int_mask, aggregations=aggs))
-    if "szm" in fams:
-        out.update(F.glszm_features(p.levels, p.int_mask, dims=dims))
-    if "dzm" in fams:
-        out.update(F.gldzm_features(p.levels, p.int_mask, p.morph_mask, dims=dims))
-    if "ngt" in fams:
-        out.update(F.ngtdm_features(p.levels, p.int_mask, dims=dims))
-    if "ngl" in fams:
-        out.update(F.ngldm_features(p.levels, p.int_mask, dims=dims))
+        pool.shutdown(wait=False)
+    rest: dict[str, float] = {}
+    try:
+        if "loc" in fams:
+            rest.update(F.local_intensity_features(p.image, p.int_mask, p.spacing_zyx))
+        if "stat" in fams:
+            rest.update(F.statistics_features(vals))
+        if "ih" in fams:
+            rest.update(F.intensity_histogram_features(p.levels[p.int_mask], n_levels=p.n_levels))
+        if "ivh" in fams:
+            rest.update(
+                F.intensity_volume_histogram_features(p.ivh_values, bin_width=p.ivh_width, value_range=p.ivh_range)
+            )
+        if "cm" in fams:
+            rest.update(F.glcm_features(p.levels, p.int_mask, n_levels=p.n_levels, aggregations=aggs))
+        if "rlm" in fams:
+            rest.update(F.glrlm_features(p.levels, p.int_mask, aggregations=aggs))
+        zone_fams = tuple(f for f in ("szm", "dzm") if f in fams)
+        if zone_fams:  # one labelling of the zones for both families
+            rest.update(zone_features(p.levels, p.int_mask, p.morph_mask, dims=dims, families=zone_fams))
+        neighbourhood_fams = tuple(f for f in ("ngt", "ngl") if f in fams)
+        if neighbourhood_fams:  # one pass over the neighbourhoods for both families
+            rest.update(neighbourhood_features(p.levels, p.int_mask, dims=dims, families=neighbourhood_fams))
+    finally:
+        if morph is not None:
+            out.update(morph.result())  # family order: morph first
+    out.update(rest)
     return out
 
 

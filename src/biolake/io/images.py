@@ -16,6 +16,11 @@ the lake:
   series they reference; NIfTI masks in ``mask_dir`` are paired with the NIfTI image of
   the same file name (or with the only image when there is one image and one mask).
 
+Headers are read first, for every file, by biolake's own reader
+(:mod:`biolake.io._dicom_header`: the same values as pydicom, several times faster; pydicom
+reads the files it declines and RTSTRUCTs); ``header_only=True`` stops there and registers
+only the metadata table.
+
 Each corrupt or non-image file is reported through ``on_skip(file, problem)`` and
 skipped. **De-identification is on by default** (DICOM PS3.15 basic profile, applied
 by retention): only technical attributes are kept; patient, study and series
@@ -44,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -422,10 +428,25 @@ class _Series:
     slices: list[_Slice] = field(default_factory=list)
 
 
+# Read by biolake's own header reader (every attribute of _HEADER_TAGS but the RTSTRUCT's sequence).
+_FAST_TAGS = tuple(k for k in _HEADER_TAGS if k != "ReferencedFrameOfReferenceSequence")
+
+
 def _read_header(path: Path) -> Any:
+    """The scan's attributes of a file: a DicomHeader (fast path), a pydicom Dataset, or None if not DICOM.
+
+    The fast reader (:mod:`biolake.io._dicom_header`) returns the same values as pydicom
+    for the attributes of the scan; files it does not handle, and RTSTRUCTs (whose
+    referenced series are in a sequence), are read by pydicom.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from biolake.io._dicom_header import header_spec, read_dicom_header
+
+    hdr = read_dicom_header(path, header_spec(_FAST_TAGS))
+    if hdr is not None and hdr.get("Modality") != "RTSTRUCT":
+        return hdr
     try:
         return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except InvalidDicomError:
@@ -442,10 +463,12 @@ def _vector(ds: Any, keyword: str, n: int) -> np.ndarray | None:
     if value is None:
         return None
     try:
-        arr = np.asarray([float(v) for v in value], dtype=np.float64)
+        values = [float(v) for v in value]
     except (TypeError, ValueError):
         return None
-    return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
+    if len(values) != n or not all(math.isfinite(v) for v in values):
+        return None
+    return np.array(values, dtype=np.float64)
 
 
 def _scan(
@@ -522,6 +545,62 @@ def _series_label(series: _Series, pseudo: Pseudonymizer) -> str:
     return f"series {pseudo.id('series', series.series_uid)}"
 
 
+def _order_slices(
+    series: _Series, label: str, *, resample_nonuniform: bool
+) -> tuple[list[_Slice], np.ndarray, float, bool, np.ndarray]:
+    """Check a multi-file series from its headers and sort it along the normal.
+
+    Returns the slices sorted, their positions along the normal (mm), the median gap, whether the
+    gaps are uniform, and the orientation; raises InputError for an inconsistent series.
+    """
+    slices = series.slices
+    first = slices[0].ds
+    rows, cols = int(first.Rows), int(first.Columns)
+    orient = slices[0].orientation
+    missing = [s for s in slices if s.position is None or s.orientation is None]
+    if missing:
+        raise InputError(
+            f"{label}: {len(missing)} of {len(slices)} files have no ImagePositionPatient/ImageOrientationPatient "
+            "to order the slices",
+            file=missing[0].path.name,
+        )
+    assert orient is not None
+    # np.allclose(s.orientation, orient, atol=1e-4) for every slice at once
+    same_orient = np.all(
+        np.abs(np.array([s.orientation for s in slices]) - orient) <= 1e-4 + 1e-5 * np.abs(orient), axis=1
+    ).tolist()
+    for s, same in zip(slices, same_orient, strict=True):
+        if int(s.ds.Rows) != rows or int(s.ds.Columns) != cols:
+            raise InputError(
+                f"{label}: inconsistent series: slices of {rows}×{cols} and {s.ds.Rows}×{s.ds.Columns} pixels",
+                file=s.path.name,
+            )
+        if not same:
+            raise InputError(f"{label}: inconsistent series: slices with different orientations", file=s.path.name)
+        if s.frames != 1:
+            raise InputError(f"{label}: inconsistent series: a multi-frame file among single slices", file=s.path.name)
+    normal = np.cross(orient[:3], orient[3:])
+    proj = np.array([float(s.position @ normal) for s in slices])  # type: ignore[operator]
+    order = np.argsort(proj, kind="stable")
+    proj = proj[order]
+    slices = [slices[k] for k in order]
+    gaps = np.diff(proj)
+    if np.any(gaps < _SPACING_ATOL):
+        k = int(np.argmax(gaps < _SPACING_ATOL))
+        raise InputError(
+            f"{label}: inconsistent series: two slices at the same position ({proj[k]:.3f} mm along the normal)",
+            file=slices[k + 1].path.name,
+        )
+    spacing_z = float(np.median(gaps))
+    uniform = np.allclose(gaps, spacing_z, rtol=_SPACING_RTOL, atol=_SPACING_ATOL)
+    if not uniform and not resample_nonuniform:
+        raise InputError(
+            f"{label}: slice spacing is not uniform (from {gaps.min():.3f} to {gaps.max():.3f} mm); "
+            "ingest with resampling (--resample) to interpolate it onto a uniform grid"
+        )
+    return slices, proj, spacing_z, bool(uniform), orient
+
+
 def _volume_from_series(
     series: _Series, pseudo: Pseudonymizer, *, resample_nonuniform: bool, on_skip: Callable[[str, str], None]
 ) -> Volume | None:
@@ -545,44 +624,7 @@ def _volume_from_series(
         direction = _direction(slices[0].orientation) if slices[0].orientation is not None else np.eye(3)
         return Volume(_compact(arr), spacing=(spacing_rc[1], spacing_rc[0], dz), origin=origin, direction=direction)
     rows, cols = int(first.Rows), int(first.Columns)
-    orient = slices[0].orientation
-    missing = [s for s in slices if s.position is None or s.orientation is None]
-    if missing:
-        raise InputError(
-            f"{label}: {len(missing)} of {len(slices)} files have no ImagePositionPatient/ImageOrientationPatient "
-            "to order the slices",
-            file=missing[0].path.name,
-        )
-    assert orient is not None
-    for s in slices:
-        if int(s.ds.Rows) != rows or int(s.ds.Columns) != cols:
-            raise InputError(
-                f"{label}: inconsistent series: slices of {rows}×{cols} and {s.ds.Rows}×{s.ds.Columns} pixels",
-                file=s.path.name,
-            )
-        if s.orientation is None or not np.allclose(s.orientation, orient, atol=1e-4):
-            raise InputError(f"{label}: inconsistent series: slices with different orientations", file=s.path.name)
-        if s.frames != 1:
-            raise InputError(f"{label}: inconsistent series: a multi-frame file among single slices", file=s.path.name)
-    normal = np.cross(orient[:3], orient[3:])
-    proj = np.array([float(s.position @ normal) for s in slices])  # type: ignore[operator]
-    order = np.argsort(proj, kind="stable")
-    proj = proj[order]
-    slices = [slices[k] for k in order]
-    gaps = np.diff(proj)
-    if np.any(gaps < _SPACING_ATOL):
-        k = int(np.argmax(gaps < _SPACING_ATOL))
-        raise InputError(
-            f"{label}: inconsistent series: two slices at the same position ({proj[k]:.3f} mm along the normal)",
-            file=slices[k + 1].path.name,
-        )
-    spacing_z = float(np.median(gaps))
-    uniform = np.allclose(gaps, spacing_z, rtol=_SPACING_RTOL, atol=_SPACING_ATOL)
-    if not uniform and not resample_nonuniform:
-        raise InputError(
-            f"{label}: slice spacing is not uniform (from {gaps.min():.3f} to {gaps.max():.3f} mm); "
-            "ingest with resampling (--resample) to interpolate it onto a uniform grid"
-        )
+    slices, proj, spacing_z, uniform, orient = _order_slices(series, label, resample_nonuniform=resample_nonuniform)
     stack = np.empty((len(slices), rows, cols), dtype=np.float64)
     spacing_rc = None
     for k, s in enumerate(slices):
@@ -610,6 +652,98 @@ def _volume_from_series(
         spacing=(float(spacing_rc[1]), float(spacing_rc[0]), spacing_z),
         origin=slices[0].position,  # type: ignore[arg-type]
         direction=_direction(orient),
+    )
+
+
+def _header_volume(
+    series: _Series, pseudo: Pseudonymizer, *, resample_nonuniform: bool, on_skip: Callable[[str, str], None]
+) -> Volume | None:
+    """The volume :func:`_volume_from_series` would build, from the headers only (``header_only``).
+
+    Same checks, shape and geometry; the voxels are a read-only array of zeros that takes no
+    memory. Pixel data is not decoded, so a file whose pixels cannot be decoded is not noticed.
+    """
+    label = _series_label(series, pseudo)
+    first = series.slices[0]
+    ds = first.ds
+    if len(series.slices) == 1:
+        if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+            on_skip(
+                str(first.path),
+                f"colour image ({ds.get('PhotometricInterpretation')}) in {label}: only grey-scale is ingested",
+            )
+            return None
+        spacing_rc = _vector(ds, "PixelSpacing", 2)
+        if spacing_rc is None:
+            spacing_rc = _vector(ds, "ImagerPixelSpacing", 2)
+        if spacing_rc is None:
+            spacing_rc = np.ones(2)
+        dz = float(ds.get("SpacingBetweenSlices", 0) or ds.get("SliceThickness", 0) or 1.0)
+        return Volume(
+            _no_voxels((first.frames, int(ds.Rows), int(ds.Columns))),
+            spacing=(float(spacing_rc[1]), float(spacing_rc[0]), dz),
+            origin=first.position if first.position is not None else np.zeros(3),
+            direction=_direction(first.orientation) if first.orientation is not None else np.eye(3),
+        )
+    slices, proj, spacing_z, uniform, orient = _order_slices(series, label, resample_nonuniform=resample_nonuniform)
+    for s in slices:
+        if int(s.ds.get("SamplesPerPixel", 1) or 1) != 1:
+            raise InputError(
+                f"{label}: colour image ({s.ds.get('PhotometricInterpretation')}) in {label}: "
+                "only grey-scale is ingested",
+                file=s.path.name,
+            )
+    spacings = [_vector(s.ds, "PixelSpacing", 2) for s in slices]
+    given = [k for k, ps in enumerate(spacings) if ps is not None]
+    spacing_rc = spacings[given[0]] if given else np.ones(2)
+    if given:  # np.allclose(ps, spacing_rc, rtol=_SPACING_RTOL) for every slice at once, as _volume_from_series
+        ps = np.array([spacings[k] for k in given])
+        same = np.all(np.abs(ps - spacing_rc) <= 1e-8 + _SPACING_RTOL * np.abs(spacing_rc), axis=1)
+        if not same.all():
+            bad = slices[given[int(np.argmin(same))]]
+            raise InputError(f"{label}: inconsistent series: slices with different pixel spacing", file=bad.path.name)
+    nz = len(slices) if uniform else int(np.floor((proj[-1] - proj[0]) / spacing_z + 1e-6)) + 1
+    return Volume(
+        _no_voxels((nz, int(ds.Rows), int(ds.Columns))),
+        spacing=(float(spacing_rc[1]), float(spacing_rc[0]), spacing_z),
+        origin=slices[0].position,  # type: ignore[arg-type]
+        direction=_direction(orient),
+    )
+
+
+def _no_voxels(shape: tuple[int, int, int]) -> np.ndarray:
+    return np.broadcast_to(np.zeros((), np.int16), shape)
+
+
+def _nifti_header_volume(path: Path) -> Volume:
+    """A NIfTI file's shape and geometry (header only; voxels as in :func:`_header_volume`)."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise InputError(f"cannot read as NIfTI: {_first_line(exc)}", file=path) from None
+    dim, size = reader.GetDimension(), reader.GetSize()
+    if dim not in (2, 3) or reader.GetNumberOfComponents() != 1:
+        raise InputError(
+            f"expected a 2-D or 3-D single-channel image; got {dim}-D with "
+            f"{reader.GetNumberOfComponents()} component(s)",
+            file=path,
+        )
+    if dim == 2:  # as read_nifti: one slice of spacing 1
+        return Volume(
+            _no_voxels((1, size[1], size[0])),
+            spacing=(*reader.GetSpacing(), 1.0),
+            origin=(*reader.GetOrigin(), 0.0),
+            direction=np.block([[np.asarray(reader.GetDirection()).reshape(2, 2), np.zeros((2, 1))], [0, 0, 1]]),
+        )
+    return Volume(
+        _no_voxels((size[2], size[1], size[0])),
+        spacing=reader.GetSpacing(),
+        origin=reader.GetOrigin(),
+        direction=np.asarray(reader.GetDirection()).reshape(3, 3),
     )
 
 
@@ -866,6 +1000,7 @@ def ingest_images(
     resample_nonuniform: bool = False,
     on_skip: Callable[[str, str], None] | None = None,
     progress: Progress | None = None,
+    header_only: bool = False,
 ) -> DatasetInfo:
     """Ingest every DICOM series and NIfTI volume under ``directory`` (see the module docstring).
 
@@ -888,6 +1023,10 @@ def ingest_images(
         image); default: ignore.
     progress
         Progress reporter.
+    header_only
+        Read headers only: register the ``name_meta`` table (same rows, from the same
+        checks) and no voxels (no ``name`` array dataset, no masks). Pixel data is not
+        decoded, so files whose pixels cannot be decoded are not noticed.
 
     Returns
     -------
@@ -910,6 +1049,9 @@ def ingest_images(
     check_param(
         "ingest_images", "mask_dir", mask_dir, mask_dir is None or Path(mask_dir).is_dir(), "an existing folder"
     )
+    check_param(
+        "ingest_images", "mask_dir", mask_dir, mask_dir is None or not header_only, "None with header_only=True"
+    )
     progress = progress or NullProgress()
     on_skip = on_skip or (lambda file, problem: None)
     pseudo = Pseudonymizer(lake_secret(lake), keep=keep_phi)
@@ -927,12 +1069,13 @@ def ingest_images(
     with progress.task("Building volumes", total=len(series) + len(image_niftis)) as task:
         for s in series.values():
             task.advance()
-            vol = _volume_from_series(s, pseudo, resample_nonuniform=resample_nonuniform, on_skip=on_skip)
+            build = _header_volume if header_only else _volume_from_series
+            vol = build(s, pseudo, resample_nonuniform=resample_nonuniform, on_skip=on_skip)
             if vol is None:
                 continue
             ds = s.slices[0].ds
             image_id = "img_" + hmac.new(pseudo.key, f"series\x00{s.series_uid}".encode(), "sha256").hexdigest()[:16]
-            masks = _series_masks(s, ds, vol, rtstructs, pseudo)
+            masks = {} if header_only else _series_masks(s, ds, vol, rtstructs, pseudo)
             items.append(
                 _Item(
                     image_id,
@@ -955,14 +1098,14 @@ def ingest_images(
         for path in image_niftis:
             task.advance()
             try:
-                vol = read_nifti(path)
+                vol = _nifti_header_volume(path) if header_only else read_nifti(path)
             except InputError as exc:
                 on_skip(str(path), exc.problem)
                 continue
             rel = str(path.relative_to(root))
             image_id = "img_" + hmac.new(pseudo.key, f"file\x00{rel}".encode(), "sha256").hexdigest()[:16]
             masks = {}
-            partner = _nifti_partner(path, image_niftis, mask_niftis)
+            partner = None if header_only else _nifti_partner(path, image_niftis, mask_niftis)
             if partner is not None:
                 m = read_nifti(partner)
                 if not m.same_grid(vol, tol=1e-3):
@@ -1001,38 +1144,45 @@ def ingest_images(
         "mask_dir": str(mask_dir) if mask_dir else None,
         "keep_phi": keep_phi,
         "resample_nonuniform": resample_nonuniform,
+        **({"header_only": True} if header_only else {}),
     }
     with lake.run("ingest images", params=params, inputs=[str(directory)]) as run:
-        stage = run.array(name, encoding=IMAGE_ENCODING[0], encoding_version=IMAGE_ENCODING[1])
+        encoding = {"encoding": IMAGE_ENCODING[0], "encoding_version": IMAGE_ENCODING[1]}
+        stage = None if header_only else run.array(name, **encoding)
         with progress.task("Writing volumes", total=len(items)) as task:
             for it in items:
                 vol = it.volume
                 nz, ny, nx = vol.shape
-                chunk_z = max(1, min(nz, (8 << 20) // max(1, ny * nx * vol.array.dtype.itemsize)))
-                arr = stage.create(
-                    it.image_id, shape=vol.shape, dtype=vol.array.dtype, chunks=(chunk_z, ny, nx), dims=("z", "y", "x")
-                )
-                arr[...] = vol.array
-                arr.attrs.update({**vol.geometry(), "header": it.header})
-                if it.masks:
-                    labels = np.zeros(vol.shape, np.uint16 if len(it.masks) > 255 else np.uint8)
-                    names: dict[str, str] = {}
-                    for k, (roi, m) in enumerate(it.masks.items(), start=1):
-                        if roi == "mask" and len(it.masks) == 1 and np.asarray(m).dtype.kind in "iu":
-                            labels = np.asarray(m).astype(labels.dtype)
-                            names = {str(v): f"label {v}" for v in np.unique(labels) if v}
-                        else:
-                            labels[np.asarray(m, bool)] = k
-                            names[str(k)] = roi
-                    marr = stage.create(
-                        f"{it.image_id}__mask",
+                if stage is not None:  # header_only: no voxels
+                    chunk_z = max(1, min(nz, (8 << 20) // max(1, ny * nx * vol.array.dtype.itemsize)))
+                    arr = stage.create(
+                        it.image_id,
                         shape=vol.shape,
-                        dtype=labels.dtype,
+                        dtype=vol.array.dtype,
                         chunks=(chunk_z, ny, nx),
                         dims=("z", "y", "x"),
                     )
-                    marr[...] = labels
-                    marr.attrs.update({**vol.geometry(), "labels": names})
+                    arr[...] = vol.array
+                    arr.attrs.update({**vol.geometry(), "header": it.header})
+                    if it.masks:
+                        labels = np.zeros(vol.shape, np.uint16 if len(it.masks) > 255 else np.uint8)
+                        names: dict[str, str] = {}
+                        for k, (roi, m) in enumerate(it.masks.items(), start=1):
+                            if roi == "mask" and len(it.masks) == 1 and np.asarray(m).dtype.kind in "iu":
+                                labels = np.asarray(m).astype(labels.dtype)
+                                names = {str(v): f"label {v}" for v in np.unique(labels) if v}
+                            else:
+                                labels[np.asarray(m, bool)] = k
+                                names[str(k)] = roi
+                        marr = stage.create(
+                            f"{it.image_id}__mask",
+                            shape=vol.shape,
+                            dtype=labels.dtype,
+                            chunks=(chunk_z, ny, nx),
+                            dims=("z", "y", "x"),
+                        )
+                        marr[...] = labels
+                        marr.attrs.update({**vol.geometry(), "labels": names})
                 offset = None
                 if it.date is not None and it.patient_key in first_dates:
                     offset = (it.date - first_dates[it.patient_key]).days
@@ -1048,8 +1198,12 @@ def ingest_images(
                     }
                 )
                 task.advance()
-        stage.attrs.update({"images": [r["image_id"] for r in rows], "deidentified": not keep_phi})
-        run.table(f"{name}_meta", attrs={"images": name, "deidentified": not keep_phi}).write(_meta_table(rows))
+        if stage is not None:
+            stage.attrs.update({"images": [r["image_id"] for r in rows], "deidentified": not keep_phi})
+        attrs = {"images": None if header_only else name, "deidentified": not keep_phi}
+        run.table(f"{name}_meta", attrs={**attrs, **({"header_only": True} if header_only else {})}).write(
+            _meta_table(rows)
+        )
     return lake.info(f"{name}_meta")
 
 

@@ -20,6 +20,8 @@ variant_id            variants                     variant ID (``.`` when unknow
 variant_id_mask       variants                     bool, true where the ID is ``.``
 sample_id             samples                      IID (column 2 of the .fam)
 sample_family_id      samples                      FID (column 1 of the .fam)
+sample_sex            samples                      int8 sex (column 5 of the .fam): 1 male, 2 female,
+                                                   -1 unknown (other codes; M/F as 1/2, as plink2)
 contig_id             contigs                      contig names in order of appearance
 ====================  ===========================  =======================================
 
@@ -75,6 +77,8 @@ GENOTYPE_ENCODING_VERSION = 1
 VCF_ZARR_VERSION = "0.4"
 _TARGET_GENOTYPES_PER_CHUNK = 1 << 23  # about 8 M calls: 16 MB of call_genotype per chunk
 _BED_MAGIC = b"\x6c\x1b\x01"
+# .fam sex codes kept in sample_sex, as plink2 reads them; anything else (0, -9, ...) is unknown (-1)
+_FAM_SEX = {"1": 1, "M": 1, "m": 1, "2": 2, "F": 2, "f": 2}
 
 
 def variants_schema() -> pa.Schema:
@@ -183,6 +187,8 @@ class GenotypeWriter:
         Number of variants that will be written.
     sample_id, sample_family_id
         Per-sample IDs (family IDs optional).
+    sample_sex
+        Per-sample sex (1 male, 2 female, -1 unknown; optional): written as ``sample_sex``.
     contigs
         Contig names; ``variant_contig`` indexes them.
     variant_chunk
@@ -201,6 +207,7 @@ class GenotypeWriter:
         sample_family_id: Sequence[str] | None = None,
         variant_chunk: int | None = None,
         source: str = "plink",
+        sample_sex: Sequence[int] | None = None,
     ) -> None:
         n = len(sample_id)
         m = int(n_variants)
@@ -244,6 +251,8 @@ class GenotypeWriter:
         stage.write("sample_id", np.asarray(list(sample_id), dtype=object), dims=("samples",))
         if sample_family_id is not None:
             stage.write("sample_family_id", np.asarray(list(sample_family_id), dtype=object), dims=("samples",))
+        if sample_sex is not None:
+            stage.write("sample_sex", np.asarray(list(sample_sex), dtype=np.int8), dims=("samples",))
         stage.write("contig_id", np.asarray(list(contigs), dtype=object), dims=("contigs",))
         stage.main = "call_genotype"
         stage.attrs.update({"vcf_zarr_version": VCF_ZARR_VERSION, "source": source})
@@ -296,7 +305,8 @@ def plink_paths(prefix: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     return paths  # type: ignore[return-value]
 
 
-def _read_fam(path: Path) -> tuple[list[str], list[str]]:
+def _read_fam(path: Path, sexes: list[int] | None = None) -> tuple[list[str], list[str]]:
+    """FIDs and IIDs of a .fam; with ``sexes``, the sex codes (1 male, 2 female, -1 unknown) are appended to it."""
     fids: list[str] = []
     iids: list[str] = []
     seen: dict[str, int] = {}
@@ -322,6 +332,8 @@ def _read_fam(path: Path) -> tuple[list[str], list[str]]:
                 seen[iid] = line_no
                 fids.append(fields[0])
                 iids.append(iid)
+                if sexes is not None:
+                    sexes.append(_FAM_SEX.get(fields[4], -1))
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason})", file=path) from None
     if not iids:
@@ -470,7 +482,8 @@ def ingest_plink(
     )
     bed, bim, fam = plink_paths(prefix)
     progress = progress or NullProgress()
-    fids, iids = _read_fam(fam)
+    sexes: list[int] = []
+    fids, iids = _read_fam(fam, sexes)
     n_variants, contigs = _scan_bim(bim)
     _check_bed(bed, len(iids), n_variants)
     contig_index = {c: i for i, c in enumerate(contigs)}
@@ -493,6 +506,7 @@ def ingest_plink(
             n_variants=n_variants,
             sample_id=iids,
             sample_family_id=fids,
+            sample_sex=sexes,
             contigs=contigs,
             variant_chunk=variant_chunk,
         )

@@ -10,6 +10,7 @@ the clinician report, and registers the tables in the lake.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import groupby
@@ -81,6 +82,42 @@ class _Spill:
             yield from pq.ParquetFile(self.path).iter_batches(batch_size=_SPILL_ROWS)
         elif self.rows:
             yield from pa.Table.from_pylist(self.rows, schema=self.schema).to_batches()
+
+
+class _PageSpill:
+    """The report's per-sample inputs, pickled to a file as they come and read back in order.
+
+    :func:`~biolake.precision.pgx.report.pgx_report` takes the samples twice (the summary table,
+    then one page per sample); keeping every sample's calls and recommendation rows in memory
+    until then would grow with the number of samples.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.n = 0
+        self._fh: Any = None
+
+    def add(self, item: tuple[list[PhenotypeCall], list[dict[str, Any]]]) -> None:
+        if self._fh is None:
+            self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in __iter__/close)
+        pickle.dump(item, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.n += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[list[PhenotypeCall], list[dict[str, Any]]]]:
+        self.close()
+        if not self.n:
+            return
+        with open(self.path, "rb") as fh:
+            for _ in range(self.n):
+                yield pickle.load(fh)
 
 
 def pgx_sample_calls(
@@ -171,13 +208,14 @@ def pgx_job(
         "recommendation_table": table.path,
     }
     inputs = [spec] + ([str(outside_calls)] if outside_calls is not None else [])
-    per_sample: list[tuple[list[PhenotypeCall], list[dict[str, Any]]]] = []
     want_recs = recommendations_out is not None or report_out is not None
     with lake.run("precision pgx", params=params, inputs=inputs) as run, tempfile.TemporaryDirectory() as tmp:
         run.hash_input(spec)
-        # rows are spilled to Parquet every _SPILL_SAMPLES samples: memory does not grow with the sample count
+        # rows are spilled to Parquet every _SPILL_ROWS rows, report inputs to a pickle file as they come:
+        # memory does not grow with the sample count (only the report's HTML does, as its file)
         pheno_spill = _Spill(Path(tmp) / "phenotypes.parquet", PHENOTYPE_SCHEMA)
         rec_spill = _Spill(Path(tmp) / "recommendations.parquet", RECOMMENDATION_SCHEMA)
+        per_sample = _PageSpill(Path(tmp) / "report-pages.pickle")
         n_samples = 0
         with progress.task("PGx: matching, phenotypes, recommendations") as task:
             for calls in pgx_sample_calls(spec, samples=samples, outside_calls=outside):
@@ -186,7 +224,7 @@ def pgx_job(
                 if recommendations_out is not None:
                     rec_spill.add(recs)
                 if report_out is not None:
-                    per_sample.append((calls, recs))
+                    per_sample.add((calls, recs))
                 n_samples += 1
                 task.advance(1)
         attrs = {"vcf": spec, "samples": n_samples, "outside_calls": params["outside_calls"]}
@@ -198,5 +236,6 @@ def pgx_job(
         if report_out is not None:
             from biolake.precision.pgx.report import pgx_report
 
-            pgx_report(per_sample, vcf=spec).save(report_out)
+            pgx_report(per_sample, vcf=spec).save(report_out)  # type: ignore[arg-type]  # a sized iterable
+        per_sample.close()
     return run.id, name

@@ -29,6 +29,7 @@ Layers: :mod:`~biolake.precision.prs.weights` (parsing), :mod:`~.matching`,
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from biolake.lake import Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.progress import NullProgress, Progress
 from biolake.precision.prs.kernel import ScoreTask, score_task
-from biolake.precision.prs.matching import Match, match_weights
+from biolake.precision.prs.matching import Match, match_weights, release_memory
 from biolake.precision.prs.weights import MODELS, Weights, read_weights
 
 __all__ = ["COLUMNS", "PrsResult", "compute_scores", "prs"]
@@ -151,6 +152,39 @@ def compute_scores(
     allele_ct = 2 * (match.n_used - missing)
     denominator = np.full(n, 2.0 * match.n_used) if mean_impute else allele_ct.astype(np.float64)
     return Scores(score_sum=acc, dosage_sum=dosage, allele_ct=allele_ct, denominator=denominator)
+
+
+def _scoring_only(weights: Weights, match: Match) -> tuple[Weights, Match]:
+    """The weights and match reduced to what :func:`compute_scores` reads: the used rows' weights and models.
+
+    The per-row annotations (IDs, alleles, reasons: about 100 bytes per weights row) are
+    only needed for the match log; dropping them before scoring lowers the peak memory.
+    """
+    rows = match.used_rows
+    every = rows.size == len(weights) and bool((rows == np.arange(rows.size)).all())
+    none = np.empty(0, dtype=object)
+    slim_w = dataclasses.replace(
+        weights,
+        id=pa.array([], pa.string()),
+        chrom=none,
+        pos=np.empty(0, dtype=np.int64),
+        effect_allele=none,
+        other_allele=none,
+        weights=weights.weights if every else weights.weights[rows],
+        model=weights.model if every else weights.model[rows],
+        line=np.empty(0, dtype=np.int64),
+    )
+    slim_m = Match(
+        variant=np.empty(0, dtype=np.int64),
+        reason=none,
+        ref=none,
+        alt=none,
+        variant_id=none,
+        used_rows=np.arange(rows.size, dtype=np.int64),
+        used_variant=match.used_variant,
+        used_swap=match.used_swap,
+    )
+    return slim_w, slim_m
 
 
 def _check_match(match: Match, weights: Weights, spec: str, min_match: float) -> None:
@@ -291,6 +325,7 @@ def prs(
     progress = progress or NullProgress()
     store = open_genotypes(lake, genotypes)
     w = read_weights(weights)
+    release_memory()
     match = match_weights(w, store, keep_ambiguous=keep_ambiguous, variant_ids=match_log is not None)
     spec = f"lake:{store.name}"
     _check_match(match, w, spec, float(min_match))
@@ -340,6 +375,10 @@ def prs(
     if pheno is not None:
         inputs.append(str(pheno))
     assoc: dict[str, Any] | None = None
+    n_rows, n_used, rate = match.n_rows, match.n_used, match.rate
+    if match_log is None and ref_match is None:  # else the full rows are still needed
+        w, match = _scoring_only(w, match)
+    release_memory()
     with lake.run("precision prs", params=params, inputs=inputs) as run, get_backend(scheduler) as backend:
         kw: dict[str, Any] = {"model": model, "mean_impute": mean_impute, "chunk_variants": chunk_variants}
         sc = compute_scores(store, w, match, backend=backend, progress=progress, **kw)
@@ -352,8 +391,10 @@ def prs(
                 percentile[:, k] = (
                     100.0 * np.searchsorted(sorted_ref, sc.score_sum[:, k], side="right") / sorted_ref.size
                 )
+        w.weights = np.empty((0, len(w.scores)))  # scored: the weights matrix is not needed any more
+        release_memory()
         name = run.result(_result_table(store, w.scores, sc, percentile), out)
-        attrs: dict[str, Any] = {"genotypes": store.name, "table": "prs", "match_rate": round(match.rate, 6)}
+        attrs: dict[str, Any] = {"genotypes": store.name, "table": "prs", "match_rate": round(rate, 6)}
         if trait is not None:
             from biolake.precision.prs.association import association, deciles
 
@@ -371,9 +412,9 @@ def prs(
         result=name,
         scores=w.scores,
         n_samples=store.n_samples,
-        n_rows=match.n_rows,
-        n_used=match.n_used,
-        match_rate=match.rate,
+        n_rows=n_rows,
+        n_used=n_used,
+        match_rate=rate,
         association=assoc,
         params=params,
     )

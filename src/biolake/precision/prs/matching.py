@@ -37,10 +37,10 @@ import pyarrow.compute as pc
 from biolake.genomics.store import GenotypeStore
 from biolake.precision.prs.weights import Weights, position_ids
 
-__all__ = ["USED_REASONS", "Match", "match_weights"]
+__all__ = ["USED_REASONS", "Match", "match_weights", "release_memory"]
 
 USED_REASONS = ("match", "flip", "strand", "strand+flip")
-_PIECE = 1 << 17
+_PIECE = 1 << 15
 
 
 @dataclass
@@ -48,7 +48,9 @@ class Match:
     """The outcome of :func:`match_weights`.
 
     ``variant``/``reason``/``ref``/``alt``/``variant_id`` are per weights row (``variant``
-    -1 when unmatched); ``used_*`` are the used rows sorted by dataset variant index.
+    -1 when unmatched; ``ref``/``alt``/``variant_id`` only when :func:`match_weights` was
+    asked for ``variant_ids``, else empty); ``used_*`` are the used rows sorted by dataset
+    variant index.
     """
 
     variant: np.ndarray
@@ -122,11 +124,15 @@ def _locate_by_id(group: object, ids: pa.Array, chunk: int) -> tuple[np.ndarray,
     first = np.full(n, -1, dtype=np.int64)
     count = np.zeros(n, dtype=np.int64)
     arr = group["variant_id"]
+    pool = pa.system_memory_pool()  # freed buffers go back to the OS (mimalloc keeps them)
     for start in range(0, arr.shape[0], chunk):
-        block = pa.array(np.asarray(arr[start : start + chunk], dtype=object), type=pa.string())
-        own = pc.index_in(block, value_set=block).to_numpy(zero_copy_only=False)
+        block = pa.array(np.asarray(arr[start : start + chunk], dtype=object), type=pa.string(), memory_pool=pool)
+        own = pc.index_in(block, value_set=block, memory_pool=pool).to_numpy(zero_copy_only=False)
         occurrences = np.bincount(own, minlength=len(block))
-        hit = pc.index_in(ids, value_set=block).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        found = pc.index_in(ids, value_set=block, memory_pool=pool)
+        hit = pc.coalesce(found, pa.scalar(-1, found.type), memory_pool=pool).to_numpy(zero_copy_only=False)
+        del found
+        del block
         rows = np.flatnonzero(hit >= 0)
         if rows.size:
             count[rows] += occurrences[hit[rows]]
@@ -140,7 +146,7 @@ def match_weights(
 ) -> Match:
     """Match every weights row to at most one variant of ``store`` (see the module docstring).
 
-    ``variant_ids``: also read the dataset IDs of the matched variants (for the match log).
+    ``variant_ids``: also keep the dataset IDs and alleles of the matched variants (for the match log).
     """
     from biolake.genomics.store import _open_group
 
@@ -148,16 +154,23 @@ def match_weights(
     n = len(weights)
     first = np.full(n, -1, dtype=np.int64)
     count = np.zeros(n, dtype=np.int64)
-    ea = weights.effect_allele.copy()
-    oa = weights.other_allele.copy()
+    ea = weights.effect_allele
+    oa = weights.other_allele  # copied before the first change
     by_pos = np.flatnonzero(weights.pos >= 0)
     if by_pos.size:
         f, c = _locate_by_position(store, group, weights.chrom, weights.pos, by_pos)
         first[by_pos], count[by_pos] = f, c
     by_id = np.flatnonzero(weights.pos < 0)
     if by_id.size:
-        f, c = _locate_by_id(group, weights.id.take(pa.array(by_id)), max(store.variant_chunk, 1 << 16))
-        first[by_id], count[by_id] = f, c
+        ids = weights.id if by_id.size == n else weights.id.take(pa.array(by_id))
+        f, c = _locate_by_id(group, ids, max(store.variant_chunk, 1 << 16))
+        del ids
+        if by_id.size == n:  # every row located by ID: no copies
+            first, count = f, c
+        else:
+            first[by_id], count[by_id] = f, c
+        del f
+        release_memory()
         # unknown IDs of the form CHR:POS[:A:B] are located by position
         lost = by_id[c == 0]
         if lost.size:
@@ -170,15 +183,19 @@ def match_weights(
                 tmp_chrom[rows], tmp_pos[rows] = chrom[ok], pos[ok]
                 f2, c2 = _locate_by_position(store, group, tmp_chrom, tmp_pos, rows)
                 first[rows], count[rows] = f2, c2
+                oa = oa.copy()
                 for r, x, y in zip(rows.tolist(), a[ok].tolist(), b[ok].tolist(), strict=True):
                     if x is not None and oa[r] is None:
                         oa[r] = y if ea[r] == x else (x if ea[r] == y else None)
-    reason = np.full(n, "missing", dtype=object)
+    reason = np.empty(n, dtype=object)
+    reason.fill("missing")  # one shared object (np.full would make a string object per row)
     reason[count > 1] = "multi-allelic"
     single = np.flatnonzero(count == 1)
-    ref = np.full(n, None, dtype=object)
-    alt = np.full(n, None, dtype=object)
-    vid = np.full(n, None, dtype=object)
+    keep = n if variant_ids else 0  # the dataset's alleles and IDs per row: only for the match log
+    ref = np.full(keep, None, dtype=object)
+    alt = np.full(keep, None, dtype=object)
+    vid = np.full(keep, None, dtype=object)
+    usable = np.zeros(n, dtype=bool)
     if single.size:
         # in pieces of _PIECE rows (in dataset order): bounded temporary memory
         order = single[np.argsort(first[single], kind="stable")]
@@ -186,13 +203,17 @@ def match_weights(
             rows = order[lo : lo + _PIECE]
             where = first[rows]
             alleles = np.asarray(group["variant_allele"].get_orthogonal_selection((where, slice(None))), dtype=object)
-            r_ref = alleles[:, 0]
-            r_alt = alleles[:, 1] if alleles.shape[1] > 1 else np.full(rows.size, ".", dtype=object)
-            ref[rows], alt[rows] = r_ref, r_alt
+            r_ref = _shared(alleles[:, 0])
+            r_alt = _shared(alleles[:, 1]) if alleles.shape[1] > 1 else np.full(rows.size, ".", dtype=object)
+            del alleles
             if variant_ids:
+                ref[rows], alt[rows] = r_ref, r_alt
                 vid[rows] = np.asarray(group["variant_id"].get_orthogonal_selection(where), dtype=object)
-            reason[rows] = _reasons(ea[rows], oa[rows], r_ref, r_alt, keep_ambiguous)
-    variant = np.where(_isin(reason, USED_REASONS), first, -1)
+            r_reason = _reasons(ea[rows], oa[rows], r_ref, r_alt, keep_ambiguous)
+            reason[rows] = r_reason
+            usable[rows] = _isin(r_reason, USED_REASONS)
+    variant = np.where(usable, first, -1)
+    del first, count
     # a dataset variant scored once: later rows matching it are duplicates
     used = np.flatnonzero(variant >= 0)
     order = np.argsort(variant[used], kind="stable")  # file order kept among equal variants
@@ -214,6 +235,32 @@ def match_weights(
         used_variant=variant[used],
         used_swap=swap,
     )
+
+
+def release_memory() -> None:
+    """Give freed heap memory back to the OS between the phases of a job.
+
+    glibc keeps freed blocks of the main heap and Arrow's default (mimalloc) pool keeps
+    its pages, so without this a later phase's allocations (e.g. on worker threads, which
+    have heaps of their own) sit on top of what an earlier phase once needed.
+    """
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)  # glibc only
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """The same values sharing one Python object per distinct value (a million short allele strings
+    read from the store would otherwise be a million objects: about 50 bytes each)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes]
 
 
 def _isin(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
