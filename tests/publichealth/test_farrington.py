@@ -133,7 +133,7 @@ def test_surveil__time_column_is_date_for_every_method(method: str) -> None:
     time column named ``date`` whatever the input calls it."""
     counts = pd.read_csv(DATA / "counts_synth.csv.gz").rename(columns={"date": "week_start"})
     counts = counts[counts["series"].isin(["syn03", "syn04"])].drop(columns=["t", "population"])
-    options: dict[str, object] = {"range_start": 200} if method == "cusum" else {}
+    options: dict[str, object] = {"range_start": 200} if method in ("cusum", "glr") else {}
     out = surveil(counts, method=method, by=["series"], date_col="week_start", **options)
     assert list(out.columns[:6]) == ["series", "date", "count", "expected", "upper_bound", "alarm"]
     assert str(out["date"].iloc[0]) >= "2019-01-06"

@@ -18,6 +18,7 @@ from biolake.publichealth import SURVEIL_METHODS, surveil, surveil_job
 from biolake.publichealth.demo import demo_counts
 from biolake.stats.cusum import cusum
 from biolake.stats.ears import ears_c
+from biolake.stats.glr import glr_pois
 
 COLUMNS = ["count", "expected", "upper_bound", "alarm", "score", "sigma"]
 METHODS = tuple(m for m in SURVEIL_METHODS if m != "farrington")  # Farrington: test_farrington.py (longer series)
@@ -25,6 +26,8 @@ METHODS = tuple(m for m in SURVEIL_METHODS if m != "farrington")  # Farrington: 
 
 def _settings(method: str) -> dict[str, object]:
     """Small-history settings so that short series are monitored too."""
+    if method == "glr":
+        return {"range_start": 4}  # GLR against R: test_glr_reference.py
     return {"range_start": 4, "trans": "rossi"} if method == "cusum" else {"baseline": 3}
 
 
@@ -74,9 +77,14 @@ def test_surveil__equals_one_series_at_a_time(table: pd.DataFrame, method: str) 
     out = surveil(table, method=method, by=["region", "sex"], scheduler="synchronous", **_settings(method))
     for (region, _sex), one in _sorted(table).groupby(["region", "sex"], sort=True):
         x = one["count"].to_numpy()[None, :]
-        res = (
-            cusum(x, start=3, trans="rossi") if method == "cusum" else ears_c(x, method=method[-2:].upper(), baseline=3)
-        )
+        if method == "glr":  # GLR against R: test_glr_reference.py
+            res = glr_pois(x, start=3)
+        else:
+            res = (
+                cusum(x, start=3, trans="rossi")
+                if method == "cusum"
+                else ears_c(x, method=method[-2:].upper(), baseline=3)
+            )
         mine = out[out["region"] == region]
         assert len(mine) == int(res.evaluable.sum())
         np.testing.assert_array_equal(mine["upper_bound"].to_numpy(), res.upper_bound[res.evaluable])
@@ -152,6 +160,8 @@ def dask_client() -> Iterator[object]:
 def test_surveil__dask_equals_local(dask_client: object, method: str) -> None:
     table = demo_counts(regions=6, weeks=60)
     options = {"range_start": 20} if method == "cusum" else {}
+    if method == "glr":
+        options = {"range_start": 20}
     local = surveil(table, method=method, by=["disease", "region"], scheduler="synchronous", **options)
     on_dask = surveil(table, method=method, by=["disease", "region"], scheduler=dask_client, chunk_series=4, **options)
     pd.testing.assert_frame_equal(local, on_dask)
@@ -288,9 +298,9 @@ def test_demo_step__runs_surveillance(tmp_path: Path) -> None:
 
     run_ids = sections._surveillance_demo(lake, tmp_path, NullProgress())
     assert [lake.run_record(r).command for r in run_ids] == ["ingest table", "publichealth surveil"]
-    alarms = lake.sql("SELECT count(*) AS n, sum(alarm::INT) AS a FROM surveillance_alarms")
-    assert alarms["n"][0] == 3 * 8 * (156 - 9)
-    assert 0 < alarms["a"][0] < alarms["n"][0] / 5
+    alarms = lake.sql("SELECT count(*) AS n, sum(alarm::INT) AS a FROM salmonella_newport_alarms")
+    assert alarms["n"][0] == 16 * (528 - 263)  # real data (salmNewport): Farrington from week 5·52 + 3 + 1 on
+    assert alarms["a"][0] == 21  # as R farringtonFlexible (tests/publichealth/test_demo_realdata.py)
 
 
 def test_demo_counts__deterministic() -> None:

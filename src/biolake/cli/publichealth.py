@@ -24,7 +24,8 @@ def surveil(
         str,
         typer.Option(
             help="ears-c1, ears-c2, ears-c3 (R surveillance::earsC C1/C2/C3), cusum (R cusum) or farrington "
-            "(R farringtonFlexible)."
+            "(R farringtonFlexible)"
+            ", or glr (R glrpois, Poisson GLR; needs --range-start)."
         ),
     ] = "ears-c1",
     by: Annotated[str | None, typer.Option(help="Series key columns, comma-separated (e.g. disease,region).")] = None,
@@ -80,6 +81,30 @@ def surveil(
     population_col: Annotated[
         str | None, typer.Option(help="Farrington: population column, an offset log(population).")
     ] = None,
+    c_arl: Annotated[float, typer.Option("--c-arl", help="GLR: alarm threshold of the statistic (R's c.ARL).")] = 5.0,
+    m_tilde: Annotated[
+        int, typer.Option("--m-tilde", help="GLR: points needed to estimate a change (R's Mtilde).")
+    ] = 1,
+    big_m: Annotated[
+        int, typer.Option("--M", help="GLR: window, change points searched at most M back (R's M; -1: none).")
+    ] = -1,
+    change: Annotated[str, typer.Option("--change", help="GLR: kind of change, intercept (R's change).")] = "intercept",
+    direction: Annotated[str, typer.Option("--dir", help="GLR: inc or dec, the change to detect (R's dir).")] = "inc",
+    ret: Annotated[
+        str,
+        typer.Option(
+            "--ret",
+            help="GLR: upper_bound holds the cases needed for an alarm (cases) or the GLR statistic (value) (R's ret).",
+        ),
+    ] = "cases",
+    mu0: Annotated[
+        float | None,
+        typer.Option("--mu0", help="GLR: constant in-control mean [default: R's Poisson GLM before --range-start]."),
+    ] = None,
+    mu0_s: Annotated[int, typer.Option("--mu0-S", help="GLR: harmonics of the in-control GLM (R's mu0$S).")] = 1,
+    mu0_trend: Annotated[
+        bool, typer.Option("--mu0-trend/--no-mu0-trend", help="GLR: time trend in the in-control GLM (R's mu0$trend).")
+    ] = False,
     chunk_series: Annotated[int, typer.Option(help="Series per chunk of work.")] = 2_000,
     scheduler: SchedulerOpt = None,
     lake: LakeOpt = None,
@@ -130,6 +155,15 @@ def surveil(
         reweight=reweight,
         limit54=limit,  # type: ignore[arg-type]
         population_col=population_col,
+        c_arl=c_arl,
+        m_tilde=m_tilde,
+        big_m=big_m,
+        change=change,
+        direction=direction,
+        ret=ret,
+        mu0=mu0,
+        mu0_s=mu0_s,
+        mu0_trend=mu0_trend,
         scheduler=scheduler or state.scheduler,
         chunk_series=chunk_series,
         progress=progress(quiet),

@@ -1,11 +1,51 @@
-"""Small deterministic public-health data for the demo, docs and examples (generated, not shipped)."""
+"""Public-health count data for the demo, docs and examples.
+
+:func:`salmonella_newport` reads real weekly counts shipped with biolake (R
+``surveillance``'s ``salmNewport``, see ``data/NOTICE.md``); :func:`demo_counts` generates
+a small deterministic table of several diseases with injected outbreaks (not shipped).
+"""
 
 from __future__ import annotations
+
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["demo_counts"]
+__all__ = ["demo_counts", "read_shipped_csv", "salmonella_newport"]
+
+
+def read_shipped_csv(name: str) -> pd.DataFrame:
+    """One of the CSV files shipped in ``biolake/publichealth/data`` (see its ``NOTICE.md``), as read by pandas."""
+    with resources.files("biolake.publichealth").joinpath("data", name).open("rb") as fh:
+        return pd.read_csv(fh)
+
+
+def salmonella_newport() -> pd.DataFrame:
+    """Weekly *Salmonella* Newport cases in the 16 German federal states, 2004–2013 (real data).
+
+    R ``surveillance``'s data set ``salmNewport`` (1.20.3; SurvStat@RKI, Robert Koch
+    Institute; the 2011 outbreak is described by Bayer et al. 2014, Eurosurveillance
+    19(1):20665), shipped unchanged as ``data/salmNewport.csv`` (R's ``observed`` matrix,
+    one column per state, with R's ``epoch`` dates, Mondays).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``state, date, count`` (long format, 16 × 528 rows), sorted by state
+        (R's column order) and date.
+
+    Examples
+    --------
+    >>> df = salmonella_newport()
+    >>> len(df), df["state"].nunique(), str(df["date"].min()), str(df["date"].max())
+    (8448, 16, '2004-01-05', '2014-02-10')
+    """
+    wide = read_shipped_csv("salmNewport.csv")
+    states = [c for c in wide.columns if c != "date"]
+    dates = pd.to_datetime(wide["date"]).dt.date
+    frames = [pd.DataFrame({"state": s, "date": dates, "count": wide[s].astype(np.int64)}) for s in states]
+    return pd.concat(frames, ignore_index=True)
 
 
 def demo_counts(

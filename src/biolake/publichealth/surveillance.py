@@ -80,10 +80,11 @@ from biolake.stats.farrington import (
     FarringtonLayoutError,
     farrington_flexible,
 )
+from biolake.stats.glr import GLR_CHANGES, GLR_DIRECTIONS, GLR_RETURNS, glr_pois
 
 __all__ = ["SURVEIL_METHODS", "SurveilOptions", "surveil", "surveil_job", "surveil_kernel"]
 
-SURVEIL_METHODS = ("ears-c1", "ears-c2", "ears-c3", "cusum", "farrington")
+SURVEIL_METHODS = ("ears-c1", "ears-c2", "ears-c3", "cusum", "farrington", "glr")
 """Methods of :func:`surveil`."""
 
 _EARS = {"ears-c1": "C1", "ears-c2": "C2", "ears-c3": "C3"}
@@ -116,6 +117,15 @@ class SurveilOptions:
     reweight: bool = True
     limit54: tuple[int, int] = (5, 4)
     population_col: str | None = None
+    c_arl: float = 5.0  # GLR (R glrpois control names)
+    m_tilde: int = 1
+    big_m: int = -1
+    change: str = "intercept"
+    direction: str = "inc"
+    ret: str = "cases"
+    mu0: float | None = None
+    mu0_s: int = 1
+    mu0_trend: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -222,6 +232,26 @@ def surveil_kernel(chunk: pa.Table, *, spec: CountSpec, options: SurveilOptions)
         columns = {"expected": fres.expected, "upper_bound": fres.upper_bound, "alarm": fres.alarm}
         columns.update(score=fres.score, pvalue=fres.pvalue, phi=fres.phi, trend=fres.trend)
         evaluable = fres.evaluable
+    elif options.method == "glr":
+        assert options.range_start is not None
+        gres = glr_pois(
+            sm.counts,
+            start=options.range_start - 1,
+            c_arl=options.c_arl,
+            mu0=None if options.mu0 is None else np.full(sm.counts.shape, options.mu0),
+            m_tilde=options.m_tilde,
+            big_m=options.big_m,
+            change=options.change,
+            direction=options.direction,
+            ret=options.ret,
+            lengths=sm.lengths,
+            freq=365 if spec.freq == "day" else 52,
+            mu0_s=options.mu0_s,
+            mu0_trend=options.mu0_trend,
+        )
+        columns = {"expected": gres.expected, "upper_bound": gres.upper_bound, "alarm": gres.alarm}
+        columns.update(score=gres.score)
+        evaluable = gres.evaluable
     else:
         assert options.range_start is not None
         cres = cusum(
@@ -301,6 +331,8 @@ def check_surveil_options(
         )
     if method == "farrington":
         return _check_farrington(function, alpha=alpha, **farrington)
+    if method == "glr":
+        return _check_glr(function, range_start=range_start, **farrington)
     check_param(
         function,
         "range_start",
@@ -402,6 +434,62 @@ def _check_farrington(function: str, *, alpha: float | None, **given: Any) -> Su
     )
 
 
+GLR_DEFAULTS: dict[str, Any] = {
+    "c_arl": 5.0,
+    "m_tilde": 1,
+    "big_m": -1,
+    "change": "intercept",
+    "direction": "inc",
+    "ret": "cases",
+    "mu0": None,
+    "mu0_s": 1,
+    "mu0_trend": False,
+}
+"""R ``glrpois``'s defaults (surveillance 1.20) under biolake's names (``ret`` is ``cases`` here, R's is ``value``)."""
+
+
+def _check_glr(function: str, *, range_start: int | None, **given: Any) -> SurveilOptions:
+    o = {**GLR_DEFAULTS, **{k: v for k, v in given.items() if k in GLR_DEFAULTS}}
+    check_param(
+        function,
+        "range_start",
+        range_start,
+        _is_int(range_start) and range_start is not None and range_start >= 2,
+        "an integer >= 2 for method glr (the first monitored time point of each series, 1-based)",
+    )
+    check_param(function, "c_arl", o["c_arl"], _is_real(o["c_arl"]) and o["c_arl"] > 0, "a finite number > 0")
+    check_param(function, "m_tilde", o["m_tilde"], _is_int(o["m_tilde"]) and o["m_tilde"] >= 1, "an integer >= 1")
+    bm = o["big_m"]
+    check_param(
+        function,
+        "big_m",
+        bm,
+        _is_int(bm) and (bm == -1 or bm >= o["m_tilde"]),
+        "-1 (no window) or an integer >= m_tilde",
+    )
+    check_param(function, "change", o["change"], o["change"] in GLR_CHANGES, f"one of {', '.join(GLR_CHANGES)}")
+    d = o["direction"]
+    check_param(function, "direction", d, d in GLR_DIRECTIONS, f"one of {', '.join(GLR_DIRECTIONS)}")
+    check_param(function, "ret", o["ret"], o["ret"] in GLR_RETURNS, f"one of {', '.join(GLR_RETURNS)}")
+    mu = o["mu0"]
+    check_param(function, "mu0", mu, mu is None or (_is_real(mu) and mu > 0), "a number > 0 or None")
+    check_param(function, "mu0_s", o["mu0_s"], _is_int(o["mu0_s"]) and o["mu0_s"] >= 0, "an integer >= 0")
+    assert range_start is not None
+    return SurveilOptions(
+        method="glr",
+        range_start=int(range_start),
+        c_arl=float(o["c_arl"]),
+        m_tilde=int(o["m_tilde"]),
+        big_m=int(bm),
+        change=o["change"],
+        direction=d,
+        ret=o["ret"],
+        mu0=None if mu is None else float(mu),
+        mu0_s=int(o["mu0_s"]),
+        mu0_trend=bool(o["mu0_trend"]),
+    )
+
+
 def _iter_results(
     data: Any,
     *,
@@ -487,6 +575,15 @@ def surveil(
     reweight: bool = True,
     limit54: tuple[int, int] = (5, 4),
     population_col: str | None = None,
+    c_arl: float = 5.0,
+    m_tilde: int = 1,
+    big_m: int = -1,
+    change: str = "intercept",
+    direction: str = "inc",
+    ret: str = "cases",
+    mu0: float | None = None,
+    mu0_s: int = 1,
+    mu0_trend: bool = False,
     lake: Any = None,
     scheduler: Any = None,
     chunk_series: int = 2_000,
@@ -542,6 +639,15 @@ def surveil(
     population_col
         Farrington: population column, used as ``offset(log(population))`` (R's
         ``populationOffset = TRUE``).
+    c_arl, m_tilde, big_m, change, direction, ret
+        GLR (``method="glr"``, R ``glrpois``; ``range_start`` required): R's ``c.ARL``,
+        ``Mtilde``, ``M`` (−1: no window), ``change`` (``intercept``), ``dir`` (``inc``,
+        ``dec``) and ``ret`` (``cases``: ``upper_bound`` is the count that would sound the
+        alarm; ``value``: the GLR statistic; ``score`` is the statistic either way).
+    mu0, mu0_s, mu0_trend
+        GLR: a constant in-control mean; by default (``None``) R's Poisson GLM on the points
+        before ``range_start`` with ``mu0_s`` harmonics (R's ``mu0$S``) and a trend if
+        ``mu0_trend`` (R's ``mu0$trend``).
     lake
         The lake for ``lake:NAME`` inputs.
     scheduler
@@ -597,6 +703,15 @@ def surveil(
         reweight=reweight,
         limit54=limit54,
         population_col=population_col,
+        c_arl=c_arl,
+        m_tilde=m_tilde,
+        big_m=big_m,
+        change=change,
+        direction=direction,
+        ret=ret,
+        mu0=mu0,
+        mu0_s=mu0_s,
+        mu0_trend=mu0_trend,
     )
     schema, tables = _iter_results(
         data,
@@ -648,6 +763,15 @@ def surveil_job(
     reweight: bool = True,
     limit54: tuple[int, int] = (5, 4),
     population_col: str | None = None,
+    c_arl: float = 5.0,
+    m_tilde: int = 1,
+    big_m: int = -1,
+    change: str = "intercept",
+    direction: str = "inc",
+    ret: str = "cases",
+    mu0: float | None = None,
+    mu0_s: int = 1,
+    mu0_trend: bool = False,
     scheduler: Any = None,
     chunk_series: int = 2_000,
     progress: Progress | None = None,
@@ -668,6 +792,8 @@ def surveil_job(
         As for :func:`surveil`.
     pow_trans, trend, reweight, limit54, population_col
         As for :func:`surveil`.
+    c_arl, m_tilde, big_m, change, direction, ret, mu0, mu0_s, mu0_trend
+        As for :func:`surveil` (GLR).
     scheduler, chunk_series, progress
         As for :func:`surveil`.
 
@@ -700,6 +826,15 @@ def surveil_job(
         reweight=reweight,
         limit54=limit54,
         population_col=population_col,
+        c_arl=c_arl,
+        m_tilde=m_tilde,
+        big_m=big_m,
+        change=change,
+        direction=direction,
+        ret=ret,
+        mu0=mu0,
+        mu0_s=mu0_s,
+        mu0_trend=mu0_trend,
     )
     spec = str(counts)
     if not spec.startswith("lake:") and not Path(spec).is_file():
@@ -718,6 +853,9 @@ def surveil_job(
         params.update(method=method, alpha=alpha, baseline=baseline, min_sigma=min_sigma)
     elif method == "farrington":
         params.update(method=method, **options.farrington_params(), population_col=population_col)
+    elif method == "glr":
+        params.update(method=method, range_start=range_start, c_arl=c_arl, m_tilde=m_tilde, big_m=big_m)
+        params.update(change=change, direction=direction, ret=ret, mu0=mu0, mu0_s=mu0_s, mu0_trend=mu0_trend)
     else:
         params.update(method=method, k=k, h=h, m=m, trans=trans, range_start=range_start)
     resolved: dict[str, Any] = {}

@@ -191,21 +191,24 @@ def _rows_of(
 # --------------------------------------------------------------------------- demo
 
 
-@register_demo("Public health: weekly counts of 3 diseases in 8 regions, EARS C2 outbreak detection")
+@register_demo(
+    "Public health: Salmonella Newport, 16 German states 2004–2013 (real data, R surveillance's salmNewport), "
+    "Farrington outbreak detection"
+)
 def _surveillance_demo(lake: Lake, data_dir: Path, progress: Progress) -> list[str]:
     from biolake.io import ingest_table
-    from biolake.publichealth.demo import demo_counts
+    from biolake.publichealth.demo import salmonella_newport
     from biolake.publichealth.surveillance import surveil_job
 
-    csv = data_dir / "weekly_counts.csv"
-    demo_counts().to_csv(csv, index=False)
-    info = ingest_table(lake, csv, name="weekly_counts", progress=progress)
+    csv = data_dir / "salmonella_newport.csv"
+    salmonella_newport().to_csv(csv, index=False)
+    info = ingest_table(lake, csv, name="salmonella_newport", progress=progress)
     run_id, _ = surveil_job(
         lake,
-        "lake:weekly_counts",
-        out=data_dir / "surveillance_alarms.csv",
-        method="ears-c2",
-        by=["disease", "region"],
+        "lake:salmonella_newport",
+        out=data_dir / "salmonella_newport_alarms.csv",
+        method="farrington",
+        by=["state"],
         progress=progress,
     )
     return [info.run_id or "", run_id]

@@ -134,24 +134,29 @@ def _rows_of(lake: Lake, name: str, keys: list[str], which: pd.DataFrame, time_c
 # --------------------------------------------------------------------------- demo
 
 
-@register_demo("Public health: the reproduction number R_t of 6 regional epidemics (Cori et al., as EpiEstim)")
+@register_demo(
+    "Public health: the reproduction number R_t of pandemic flu in a school (2009) and of SARS in Hong Kong (2003) "
+    "(real data, EpiEstim's Flu2009 and SARS2003; Cori et al.)"
+)
 def _rt_demo(lake: Lake, data_dir: Path, progress: Progress) -> list[str]:
     from biolake.io import ingest_table
-    from biolake.publichealth._rt_demo import demo_incidence
+    from biolake.publichealth._rt_demo import epiestim_incidence, epiestim_si_distr
     from biolake.publichealth.rt import rt_job
 
-    csv = data_dir / "daily_incidence.csv"
-    demo_incidence().to_csv(csv, index=False)
-    info = ingest_table(lake, csv, name="daily_incidence", progress=progress)
-    run_id, _ = rt_job(
-        lake,
-        "lake:daily_incidence",
-        out=data_dir / "rt_by_region.csv",
-        count_col="local",
-        imported_col="imported",
-        by=["region"],
-        si_mean=4.8,
-        si_sd=2.3,
-        progress=progress,
-    )
-    return [info.run_id or "", run_id]
+    run_ids = []
+    for name in ("flu2009", "sars2003"):
+        csv = data_dir / f"{name}_incidence.csv"
+        epiestim_incidence(name).to_csv(csv, index=False)
+        si = data_dir / f"{name}_si_distr.csv"
+        pd.DataFrame({"w": epiestim_si_distr(name)}).to_csv(si, index=False)
+        info = ingest_table(lake, csv, name=f"{name}_incidence", progress=progress)
+        run_id, _ = rt_job(
+            lake,
+            f"lake:{name}_incidence",
+            out=data_dir / f"{name}_rt.csv",
+            count_col="I",
+            si_distr=si,
+            progress=progress,
+        )
+        run_ids += [info.run_id or "", run_id]
+    return run_ids
