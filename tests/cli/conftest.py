@@ -103,7 +103,8 @@ def biolake(tmp_path: Path) -> Callable[..., Result]:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         python_args: Sequence[str] = ("-m", "biolake"),
+        timeout: float = 180,
     ) -> Result:
-        return run_biolake(args, cwd=cwd or tmp_path, env=env, python_args=python_args)
+        return run_biolake(args, cwd=cwd or tmp_path, env=env, python_args=python_args, timeout=timeout)
 
     return run

@@ -196,7 +196,9 @@ def test_main__report_no_lake(cli: Callable, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_biolake__demo(biolake: Callable, tmp_path: Path) -> None:
-    result = biolake("demo", "--out-dir", "D", "--quiet")
+    # the whole demo in a fresh process: ~40 s when numba's cache is warm, several minutes on a
+    # fresh checkout (every kernel compiles once) under load, hence the long timeout
+    result = biolake("demo", "--out-dir", "D", "--quiet", timeout=900)
     assert result.code == 0, result.err
     index = tmp_path / "D" / "index.html"
     assert index.is_file()

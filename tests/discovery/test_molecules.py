@@ -95,8 +95,9 @@ def test_ingest_molecules__report_section_shows_counts_rejects_and_properties(mi
     for builder in section_builders(run.command):
         builder(lake, run, section)
     kinds = [b.kind for b in section.blocks]
-    assert kinds == ["key_values", "table", "chart"]
+    assert kinds == ["key_values", "table", "chart", "chart"]  # properties, then the chemical-space map
     assert '"qed"' in section.blocks[2].spec_json
+    assert '"pc1"' in section.blocks[3].spec_json
 
 
 def test_ingest_molecules__fingerprints_sorted_by_popcount_and_equal_rdkit(mixed):
