@@ -59,6 +59,7 @@ from biolake.publichealth.counts import (
     _open_relation,
     iter_series_chunks,
     open_counts,
+    result_frame,
     series_matrix,
     time_labels,
 )
@@ -507,7 +508,7 @@ def estimate_rt(
     )
     parts = list(tables)
     table = pa.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas(split_blocks=True)  # one block per column: no copy into a 2-D float block
+    return result_frame(table)
 
 
 def _spec_of(value: str | os.PathLike[str]) -> str:

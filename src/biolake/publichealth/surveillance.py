@@ -70,6 +70,7 @@ from biolake.publichealth.counts import (
     cells_table,
     iter_series_chunks,
     open_counts,
+    result_frame,
     series_matrix,
 )
 from biolake.stats.cusum import CUSUM_TRANSFORMS, cusum
@@ -729,7 +730,7 @@ def surveil(
     )
     parts = list(tables)
     table = pa.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas(split_blocks=True)  # one block per column: no copy into a 2-D float block
+    return result_frame(table)
 
 
 def surveil_job(
