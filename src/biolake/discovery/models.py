@@ -51,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
+from biolake.io.modelfile import load_model_file, save_model_file
 from biolake.io.molecules import fingerprint_words, parse_fp_spec
 from biolake.lake import Lake
 from biolake.lake.progress import NullProgress, Progress
@@ -222,7 +223,6 @@ def train_model(
     dict
         The sidecar's content (``metrics``, ``folds``, ``settings`` …).
     """
-    import joblib
 
     check_param(
         "train_model",
@@ -315,26 +315,15 @@ def train_model(
             attrs={"role": "result", "model": str(out), **{k: v for k, v in metrics.items() if v is not None}},
         )
         stage.write(cv)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        joblib.dump({"estimator": final, "train_fps": words, "meta": meta}, tmp)
-        os.replace(tmp, out)
-        Path(str(out) + ".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        save_model_file(out, {"estimator": final, "train_fps": words, "meta": meta}, meta=meta)
     return meta
 
 
 # --------------------------------------------------------------------------- score
 def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The content of a model file written by :func:`train_model` (InputError if it is not one)."""
-    import joblib
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", file=path)
-    try:
-        obj = joblib.load(path)
-    except Exception as exc:  # joblib raises many types for a bad file
-        raise InputError(f"not a biolake model file ({type(exc).__name__})", file=path) from None
+    obj = load_model_file(path, what="model file", missing="no such file")
     if not isinstance(obj, dict) or obj.get("meta", {}).get("format") != MODEL_FORMAT[0]:
         raise InputError("not a biolake model file", file=path)
     return obj

@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -52,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from biolake.errors import InputError, check_param
+from biolake.io.modelfile import load_model_file, save_model_file
 from biolake.stats import metrics as mt
 
 __all__ = [
@@ -380,30 +380,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    import joblib
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    joblib.dump(payload, tmp)
-    side = Path(str(path) + ".json")
-    side_tmp = side.with_name(side.name + ".tmp")
-    side_tmp.write_text(json.dumps(payload["meta"], indent=2) + "\n")
-    os.replace(tmp, path)
-    os.replace(side_tmp, side)
-
-
 def load_classifier(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a model file written by :func:`run_classify_train` (a trusted joblib pickle)."""
-    import joblib
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError("no such model file", file=str(p))
-    try:
-        payload = joblib.load(p)
-    except Exception as exc:
-        raise InputError(f"not a biolake imaging classifier file ({type(exc).__name__})", file=str(p)) from None
+    payload = load_model_file(p, what="imaging classifier file")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InputError("not a biolake imaging classifier file", file=str(p))
     if payload.get("version") != 1:
@@ -532,7 +512,9 @@ def run_classify_train(
             taken.add(name)
             stage = run.table(name, attrs={"table": kind, "model": model, "file": str(Path(str(out)).resolve())})
             stage.write(pa.Table.from_pandas(data, preserve_index=False))
-        _save(Path(str(out)), {"format": FORMAT, "version": 1, "estimator": fit.estimator, "meta": meta})
+        save_model_file(
+            Path(str(out)), {"format": FORMAT, "version": 1, "estimator": fit.estimator, "meta": meta}, meta=meta
+        )
     return run.id, meta
 
 

@@ -9,7 +9,6 @@ bootstrap intervals, and package versions. Only load model files you trust (pick
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
+from biolake.io.modelfile import load_model_file, save_model_file
 from biolake.lake.progress import NullProgress, Progress
 from biolake.precision.risk.models import MODELS, SURVIVAL_MODELS, FittedModel, import_shap
 from biolake.precision.risk.preprocess import MISSING, Preprocessor
@@ -351,9 +351,10 @@ def train_job(
             taken.add(name)
             stage = run.table(name, attrs={"table": kind, "model": model, "file": str(Path(str(out)).resolve())})
             stage.write(pa.Table.from_pandas(table, preserve_index=False))
-        _save(
+        save_model_file(
             Path(str(out)),
             {"format": FORMAT, "version": 1, "preprocessor": pre.to_dict(), "model": fitted, "meta": meta},
+            meta=meta,
         )
     return run.id, meta
 
@@ -391,30 +392,10 @@ def _survival_importance(
     return out
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    import joblib
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    joblib.dump(payload, tmp)
-    side = Path(str(path) + ".json")
-    side_tmp = side.with_name(side.name + ".tmp")
-    side_tmp.write_text(json.dumps(payload["meta"], indent=2) + "\n")
-    os.replace(tmp, path)
-    os.replace(side_tmp, side)
-
-
 def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a model file written by :func:`train_job` (a trusted joblib pickle)."""
-    import joblib
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError("no such model file", file=str(p))
-    try:
-        payload = joblib.load(p)
-    except Exception as exc:
-        raise InputError(f"not a biolake risk model file ({type(exc).__name__})", file=str(p)) from None
+    payload = load_model_file(p, what="risk model file")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InputError("not a biolake risk model file", file=str(p))
     if payload.get("version") != 1:
