@@ -77,12 +77,7 @@ MODELS = ("logistic", "rf", "gbm")
 KEY_COLUMNS = ("image", "mask", "label")
 """Identifier columns of a radiomics table: never features, carried into the predictions."""
 METRICS = (
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "calibration_intercept",
-    "calibration_slope",
-    "calibration_in_the_large",
+    *mt.BINARY_METRICS,
     "accuracy",
     "sensitivity",
     "specificity",
@@ -160,25 +155,12 @@ def stratified_folds(y: np.ndarray, *, k: int, seed: int) -> list[tuple[np.ndarr
 
 
 def _values(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    cal = mt.calibration(y, p)
     hit = p >= THRESHOLD
     pos = y == 1
     with np.errstate(invalid="ignore", divide="ignore"):
         sens = float(np.sum(hit & pos) / np.sum(pos)) if pos.any() else np.nan
         spec = float(np.sum(~hit & ~pos) / np.sum(~pos)) if (~pos).any() else np.nan
-    return np.array(
-        [
-            mt.roc_auc(y, p),
-            mt.average_precision(y, p),
-            mt.brier_score(y, p),
-            cal["intercept"],
-            cal["slope"],
-            cal["in_the_large"],
-            float(np.mean(hit == pos)),
-            sens,
-            spec,
-        ]
-    )
+    return np.r_[mt.binary_metric_values(y, p), float(np.mean(hit == pos)), sens, spec]
 
 
 def classification_metrics(y: np.ndarray, p: np.ndarray, *, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:

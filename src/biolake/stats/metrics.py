@@ -48,7 +48,9 @@ from numba import njit
 from scipy.stats import rankdata
 
 __all__ = [
+    "BINARY_METRICS",
     "average_precision",
+    "binary_metric_values",
     "bootstrap_ci",
     "brier_score",
     "brier_survival",
@@ -159,6 +161,34 @@ def calibration(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     a, b = _logistic_fit(np.column_stack([np.ones_like(lp), lp]), y, np.zeros_like(lp))
     (large,) = _logistic_fit(np.ones((len(y), 1)), y, lp)
     return {"intercept": float(a), "slope": float(b), "in_the_large": float(large)}
+
+
+BINARY_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "calibration_intercept",
+    "calibration_slope",
+    "calibration_in_the_large",
+)
+"""Names of the values :func:`binary_metric_values` returns, in order."""
+
+
+def binary_metric_values(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """ROC-AUC, PR-AUC, Brier score and the calibration intercept, slope and in-the-large of
+    predicted probabilities ``p`` for 0/1 outcomes ``y`` (:data:`BINARY_METRICS`; one vector, so
+    :func:`bootstrap_ci` can resample all of them at once)."""
+    cal = calibration(y, p)
+    return np.array(
+        [
+            roc_auc(y, p),
+            average_precision(y, p),
+            brier_score(y, p),
+            cal["intercept"],
+            cal["slope"],
+            cal["in_the_large"],
+        ]
+    )
 
 
 def net_benefit(y: np.ndarray, p: np.ndarray, thresholds: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:

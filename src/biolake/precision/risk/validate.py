@@ -188,38 +188,14 @@ def _row(metric: str, estimate: float, ci: tuple[float, float] | None = None) ->
     return {"metric": metric, "estimate": float(estimate), "ci_lower": lo, "ci_upper": hi}
 
 
-def _binary_values(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    cal = mt.calibration(y, p)
-    return np.array(
-        [
-            mt.roc_auc(y, p),
-            mt.average_precision(y, p),
-            mt.brier_score(y, p),
-            cal["intercept"],
-            cal["slope"],
-            cal["in_the_large"],
-        ]
-    )
-
-
-BINARY_METRICS = (
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "calibration_intercept",
-    "calibration_slope",
-    "calibration_in_the_large",
-)
-
-
 def binary_metrics(y: np.ndarray, p: np.ndarray, *, n_boot: int, seed: int) -> pd.DataFrame:
     """``metric estimate ci_lower ci_upper`` for a binary outcome (one bootstrap for all metrics)."""
-    est = _binary_values(y, p)
+    est = mt.binary_metric_values(y, p)
     if n_boot:
-        lo, hi = mt.bootstrap_ci(_binary_values, y, p, n_boot=n_boot, seed=seed)
+        lo, hi = mt.bootstrap_ci(mt.binary_metric_values, y, p, n_boot=n_boot, seed=seed)
     else:
         lo = hi = np.full(len(est), np.nan)
-    out = [_row(name, est[k], (float(lo[k]), float(hi[k]))) for k, name in enumerate(BINARY_METRICS)]
+    out = [_row(name, est[k], (float(lo[k]), float(hi[k]))) for k, name in enumerate(mt.BINARY_METRICS)]
     out.append(_row("prevalence", float(np.mean(y))))
     out.append(_row("n", float(len(y))))
     return pd.DataFrame(out)
