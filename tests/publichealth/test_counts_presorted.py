@@ -17,9 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from biolake.errors import InputError
 from biolake.publichealth.counts import _in_series_order, _series_starts, load_counts
 from biolake.publichealth.surveillance import surveil
 
@@ -102,3 +105,51 @@ def test_in_series_order__categoricals_take_the_sort():
     assert not _in_series_order(df, ["k"], None, "index")
     got = load_counts(df, by=["k"])
     assert got["k"].astype(str).tolist() == ["b", "a"]  # DuckDB's ENUM order, as before the shortcut
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=9), min_size=1, max_size=5),
+    seed=st.integers(0, 2**31 - 1),
+    weekly=st.booleans(),
+    chunk_series=st.integers(1, 3),
+)
+def test_series_matrix__gaps_and_dates_as_pivot(steps, seed, weekly, chunk_series):
+    """A presorted Arrow table with date32 dates and gaps (direct table + one-pass layout) gives the
+    counts a pandas pivot of the same rows gives, with zeros in the gaps (``fill_gaps``)."""
+    rng = np.random.default_rng(seed)
+    unit = 7 if weekly else 1
+    rows = []
+    for s, gaps in enumerate(steps):
+        day = np.datetime64("2024-01-01") + np.timedelta64(unit * s, "D")
+        for g in gaps:
+            rows.append((f"r{s}", day, int(rng.poisson(4))))
+            day = day + np.timedelta64(unit * g, "D")
+    df = pd.DataFrame(rows, columns=["region", "date", "count"])
+    table = pa.table(
+        {
+            "region": df["region"].tolist(),
+            "date": pa.array(df["date"].to_numpy().astype("datetime64[D]"), type=pa.date32()),
+            "count": pa.array(df["count"].to_numpy(), type=pa.int64()),
+        }
+    )
+    got = load_counts(table, by=["region"], fill_gaps=True, freq="week" if weekly else "day")
+    full = []
+    for region, sub in df.groupby("region", sort=True):
+        grid = pd.date_range(sub["date"].min(), sub["date"].max(), freq=f"{unit}D")
+        filled = sub.set_index("date")["count"].reindex(grid, fill_value=0)
+        full += list(zip([region] * len(grid), grid.date, filled.tolist(), strict=True))
+    assert list(zip(got["region"], got["date"], got["count"], strict=True)) == full
+    if any(g > 1 for gaps in steps for g in gaps[:-1]):
+        with tempfile.TemporaryDirectory(prefix="ph_gap_") as tmp:
+            path = Path(tmp) / "counts.parquet"
+            pq.write_table(table, path)
+            messages = []
+            for data in (table, str(path)):  # the one-pass layout and DuckDB's sorted stream
+                with pytest.raises(InputError, match="--fill-gaps") as info:
+                    load_counts(data, by=["region"], freq="week" if weekly else "day")
+                messages.append(str(info.value).split(": ", 1)[-1])
+            assert messages[0] == messages[1]
+    ears = surveil(table, method="ears-c1", baseline=3, fill_gaps=True, chunk_series=chunk_series, by=["region"])
+    want = surveil(df, method="ears-c1", baseline=3, fill_gaps=True, scheduler="synchronous", by=["region"])
+    pd.testing.assert_frame_equal(ears, want)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -134,6 +135,8 @@ class CountSource:
     query: str
     key_types: dict[str, pa.DataType] = field(default_factory=dict)
     _owns: Any = None
+    #: an in-memory input already in series order, fetched whole (the query's result; chunks are slices of it)
+    table: pa.Table | None = None
 
     def close(self) -> None:
         """Close the DuckDB connection (and the lake connection context, if any)."""
@@ -349,6 +352,11 @@ def open_counts(
         )
         out = CountSource(spec=spec, connection=con, query=query, _owns=owns)
         schema = con.sql(f"SELECT * FROM ({query}) LIMIT 0").to_arrow_table().schema
+        if presorted:
+            # the data are in memory already: one fetch, then slices, instead of batches glued together
+            out.table = _direct_table(data, schema, by, date_col, count_col, extra_cols, freq)
+            if out.table is None:
+                out.table = con.sql(query).to_arrow_table()
         out.key_types = {k: schema.field(k).type for k in by}
         return out
     except BaseException as exc:
@@ -362,6 +370,37 @@ def open_counts(
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"cannot read the counts: {first}", file=source) from None
         raise
+
+
+def _direct_table(
+    data: Any,
+    schema: pa.Schema,
+    by: Sequence[str],
+    date_col: str | None,
+    count_col: str,
+    extra_cols: Sequence[str],
+    freq: str,
+) -> pa.Table | None:
+    """The query's result built from an in-memory Arrow table without DuckDB, or None where that is
+    not plainly the same table (DuckDB's column types are taken from ``schema``, the query's own)."""
+    if not isinstance(data, pa.Table):
+        return None
+    columns = [data.column(k) for k in by]
+    columns += [data.column(c) for c in extra_cols] + [data.column(count_col)]
+    n = data.num_rows
+    if date_col is None:
+        columns.append(pa.chunked_array([np.zeros(n, dtype=np.int64)]))
+    else:
+        col = data.column(date_col)
+        if freq == "index" and pa.types.is_integer(col.type):
+            columns.append(col.cast(pa.int64()))
+        elif freq in ("day", "week") and pa.types.is_date32(col.type):
+            columns.append(col.cast(pa.int32()).cast(pa.int64()))
+        else:
+            return None
+    if any(column.type != fld.type for column, fld in zip(columns, schema, strict=True)):
+        return None  # a type DuckDB converts: let it
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _in_series_order(data: Any, by: Sequence[str], date_col: str | None, freq: str) -> bool:
@@ -487,15 +526,24 @@ def iter_series_chunks(
     check_param("iter_series_chunks", "chunk_series", chunk_series, chunk_series >= 1, "a positive integer")
     import duckdb
 
+    by = source.spec.by
+    numbered = source.spec.date_col is None
+
+    def finish(chunk: pa.Table, chunk_starts: np.ndarray) -> pa.Table:
+        return _with_starts(_number_rows(chunk, chunk_starts) if numbered else chunk, chunk_starts)
+
+    if source.table is not None:
+        whole = source.table
+        starts = _series_starts(whole, by)
+        for i in range(0, len(starts), chunk_series):
+            first = int(starts[i])
+            end = int(starts[i + chunk_series]) if i + chunk_series < len(starts) else whole.num_rows
+            yield finish(whole.slice(first, end - first).combine_chunks(), starts[i : i + chunk_series] - first)
+        return
     try:
         reader = source.connection.sql(source.query).to_arrow_reader(batch_rows)
         pending: pa.Table | None = None
         starts = np.zeros(0, dtype=np.int64)
-        by = source.spec.by
-        numbered = source.spec.date_col is None
-
-        def finish(chunk: pa.Table, chunk_starts: np.ndarray) -> pa.Table:
-            return _number_rows(chunk, chunk_starts) if numbered else chunk
 
         for batch in reader:
             table = pa.Table.from_batches([batch])
@@ -622,6 +670,57 @@ def _time_text(spec: CountSpec, t: int) -> str:
     return f"{spec.time_name} {label}"
 
 
+@numba.njit(cache=True, nogil=True)
+def _layout(starts, t, counts, step, fill_gaps):  # pragma: no cover  (compiled)
+    """Lengths and the (series × time) matrix of checked series, in one pass; ``ok`` False at the first
+    cell that fails a check (the caller then finds and reports it as the general path does)."""
+    n = len(t)
+    n_series = len(starts)
+    lengths = np.zeros(n_series, dtype=np.int64)
+    for s in range(n_series):
+        end = starts[s + 1] if s + 1 < n_series else n
+        first = t[starts[s]]
+        prev = first - step
+        for i in range(starts[s], end):
+            c = counts[i]
+            if not (c >= 0.0 and c == np.floor(c) and c < np.inf):
+                return False, lengths, np.zeros((0, 0))
+            d = t[i] - prev
+            if d <= 0 or (t[i] - first) % step != 0 or (d > step and not fill_gaps):
+                return False, lengths, np.zeros((0, 0))
+            prev = t[i]
+        if end > starts[s]:
+            lengths[s] = (t[end - 1] - first) // step + 1
+    width = 0
+    for s in range(n_series):
+        width = max(width, lengths[s])
+    matrix = np.zeros((n_series, width))
+    for s in range(n_series):
+        end = starts[s + 1] if s + 1 < n_series else n
+        first = t[starts[s]]
+        for i in range(starts[s], end):
+            matrix[s, (t[i] - first) // step] = counts[i]
+    return True, lengths, matrix
+
+
+_STARTS_KEY = b"biolake.series_starts"
+
+
+def _with_starts(chunk: pa.Table, starts: np.ndarray) -> pa.Table:
+    """The chunk with its series starts in the schema metadata (read back by :func:`series_matrix`)."""
+    return chunk.replace_schema_metadata({_STARTS_KEY: np.ascontiguousarray(starts, dtype=np.int64).tobytes()})
+
+
+def _chunk_starts(chunk: pa.Table, by: Sequence[str]) -> np.ndarray:
+    meta = chunk.schema.metadata or {}
+    raw = meta.get(_STARTS_KEY)
+    if raw is not None:
+        starts = np.frombuffer(raw, dtype=np.int64)
+        if len(starts) and starts[0] == 0 and starts[-1] < chunk.num_rows:
+            return starts
+    return _series_starts(chunk, by)
+
+
 def series_matrix(chunk: pa.Table, spec: CountSpec) -> SeriesMatrix:
     """Check one chunk of whole series (sorted by keys and time) and lay it out as a matrix.
 
@@ -633,11 +732,25 @@ def series_matrix(chunk: pa.Table, spec: CountSpec) -> SeriesMatrix:
         naming the series and the time point.
     """
     n = chunk.num_rows
-    starts = _series_starts(chunk, spec.by)
+    starts = _chunk_starts(chunk, spec.by)
     n_series = len(starts)
-    series_of_row = np.repeat(np.arange(n_series), np.diff(np.append(starts, n)))
     keys = chunk.select(list(spec.by)).take(pa.array(starts)) if spec.by else pa.table({})
     raw_t = chunk.column(_T)
+    counts_col = chunk.column(_C)
+    step = 7 if spec.freq in ("week", "isoweek", "epiweek") else 1
+    if (
+        spec.freq not in ("isoweek", "epiweek")
+        and n
+        and not raw_t.null_count
+        and not counts_col.null_count
+        and (pa.types.is_integer(counts_col.type) or pa.types.is_floating(counts_col.type))
+    ):
+        t = raw_t.to_numpy().astype(np.int64, copy=False)
+        values = counts_col.to_numpy().astype(np.float64, copy=False)
+        ok, lengths, matrix = _layout(starts, t, values, step, spec.fill_gaps)
+        if ok:
+            return SeriesMatrix(keys=keys, counts=matrix, lengths=lengths, t0=t[starts], step=step)
+    series_of_row = np.repeat(np.arange(n_series), np.diff(np.append(starts, n)))
     if raw_t.null_count:
         i = int(np.flatnonzero(raw_t.is_null().to_numpy(zero_copy_only=False))[0])
         raise _fail(spec, keys, int(series_of_row[i]), f"missing {spec.time_name}")
@@ -648,7 +761,7 @@ def series_matrix(chunk: pa.Table, spec: CountSpec) -> SeriesMatrix:
         t = t[order]
     else:
         t = raw_t.to_numpy().astype(np.int64)
-    counts_col = chunk.column(_C)
+    counts_col = chunk.column(_C)  # (after the reordering above)
     if not (
         pa.types.is_integer(counts_col.type)
         or pa.types.is_floating(counts_col.type)
@@ -664,7 +777,6 @@ def series_matrix(chunk: pa.Table, spec: CountSpec) -> SeriesMatrix:
         i = int(bad[0])
         what = "negative count" if counts[i] < 0 else "count is not a non-negative integer"
         raise _fail(spec, keys, int(series_of_row[i]), f"{what} ({counts[i]:g}) at {_time_text(spec, int(t[i]))}")
-    step = 7 if spec.freq in ("week", "isoweek", "epiweek") else 1
     first_of_row = t[starts][series_of_row]
     same = np.zeros(n, dtype=bool)
     same[1:] = series_of_row[1:] == series_of_row[:-1]
