@@ -8,6 +8,7 @@ tests/data/genomics/chrx/chrx.{bed,bim,fam} (300 founders: 130 male, 150 female,
     plink2 --bfile chrx --hardy midp --out ref_midp
     plink2 --bfile chrx --hwe 0.001 --write-snplist --out filt_hwe
     plink2 --bfile chrx --hwe 0.001 midp --write-snplist --out filt_hwe_midp
+    plink2 --bfile chrx --freq counts --out ref        # ref.acount: ALT_CTS, OBS_CT (males haploid on X)
 """
 
 from __future__ import annotations
@@ -145,8 +146,33 @@ def test_variant_qc__chrx_hand_example() -> None:
     assert res["het_exp"][0] == pytest.approx(4 / 9, rel=1e-15)
     assert res["hwe_p"][0] == pytest.approx(3 / 7, rel=1e-14)
     assert variant_qc(g, chrx=[True], sex=sex, midp=True)["hwe_p"][0] == pytest.approx(9 / 35, rel=1e-14)
-    # alt_freq / obs_ct stay diploid over every called sample: 7 ALT of 14 alleles
-    assert res["alt_freq"][0] == 0.5 and res["obs_ct"][0] == 14
+    # alt_freq / obs_ct as plink2 --freq: females 2 ALT of 6, males 2 of 2, the male het 0.5 of 1,
+    # the unknown-sex sample 0 of 2 -> 4.5 ALT of 11 alleles
+    assert res["alt_freq"][0] == 4.5 / 11 and res["obs_ct"][0] == 11
     # not on chrX (or no sex given): the autosomal test of all samples (2 hom REF, 3 het, 2 hom ALT)
     assert variant_qc(g, chrx=[False], sex=sex)["hwe_p"][0] == hwe_test(3, 2, 2)
     assert variant_qc(g)["hwe_p"][0] == hwe_test(3, 2, 2)
+
+
+def test_qc__chrx_freq_matches_plink2_acount(chrx_qc: dict[bool, pd.DataFrame]) -> None:
+    """alt_freq · obs_ct = ALT_CTS and obs_ct = OBS_CT of ``plink2 --freq counts`` on every variant:
+    chrX males count one allele (a heterozygous male half an ALT), chr1 and XY everyone two."""
+    variants = chrx_qc[False]
+    ref = pd.read_csv(DATA / "ref.acount", sep="\t")
+    assert variants["id"].tolist() == ref["ID"].tolist()
+    assert variants["obs_ct"].tolist() == ref["OBS_CT"].tolist()
+    np.testing.assert_allclose(variants["alt_freq"] * variants["obs_ct"], ref["ALT_CTS"], rtol=0, atol=1e-9)
+    x = variants["chrom"] == "X"
+    assert (ref.loc[x.to_numpy(), "ALT_CTS"] % 1 == 0.5).sum() >= 10  # male heterozygous calls are present
+    assert (variants.loc[x, "obs_ct"] < 2 * 300).all() and (variants.loc[~x, "obs_ct"] <= 2 * 300).all()
+
+
+def test_variant_qc__chrx_freq_by_hand() -> None:
+    """Two females (0, 2), a male (2 → one ALT), a male het (half an ALT), one of unknown sex (1)."""
+    g = np.array([[0, 2, 2, 1, 1]], dtype=np.int8)
+    sex = np.array([2, 2, 1, 1, 0])
+    got = variant_qc(g, chrx=np.array([True]), sex=sex)
+    assert got["obs_ct"].tolist() == [2 + 2 + 1 + 1 + 2]
+    assert got["alt_freq"].tolist() == [(0 + 2 + 1 + 0.5 + 1) / 8]
+    auto = variant_qc(g, chrx=np.array([False]), sex=sex)
+    assert auto["obs_ct"].tolist() == [10] and auto["alt_freq"].tolist() == [6 / 10]

@@ -41,8 +41,10 @@ female genotype counts and the male allele counts (:func:`biolake.stats.hwe.hwe_
 P or MIDP of ``.hardy.x``), and ``het_obs``/``het_exp`` are computed from the *females*
 only (``O(FEMALE_HET_A1)``, ``E(FEMALE_HET_A1)``; ``het_obs`` NaN without a called female).
 Samples of unknown sex, and heterozygous calls of males, are left out of these three
-columns, as plink2 leaves them out. ``alt_freq``, ``obs_ct`` and ``missing_rate`` still
-count every sample as diploid on chrX (plink2's ``--freq`` counts males once there).
+columns, as plink2 leaves them out. ``alt_freq`` and ``obs_ct`` are those of ``plink2 --freq``
+on chrX: males count one allele (a male heterozygous call half an ALT allele), females and
+samples of unknown sex two, so ``--maf`` filters chrX by the same frequency; ``missing_rate``
+counts every sample, as ``plink2 --missing`` does.
 Without ``sample_sex`` (VCF input, older datasets) chrX is treated like any contig.
 
 Filters (as plink2 applies them): ``mind`` removes samples with more than
@@ -183,8 +185,9 @@ def _count_block(
 
 @numba.njit(cache=True, nogil=True)
 def _count_chrx_rows(g: np.ndarray, rows: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    """Per chrX row: female hom REF, het, hom ALT and male REF, het, ALT calls (sex 2 female, 1 male)."""
-    out = np.zeros((rows.shape[0], 6), dtype=np.int64)
+    """Per chrX row: female hom REF, het, hom ALT, male REF, het, ALT and unknown-sex hom REF, het,
+    hom ALT calls (sex 2 female, 1 male, anything else unknown)."""
+    out = np.zeros((rows.shape[0], 9), dtype=np.int64)
     n_smp = g.shape[1]
     for k in range(rows.shape[0]):
         i = rows[k]
@@ -197,7 +200,19 @@ def _count_chrx_rows(g: np.ndarray, rows: np.ndarray, sex: np.ndarray) -> np.nda
                 out[k, v] += 1
             elif s == 1:
                 out[k, 3 + v] += 1
+            else:
+                out[k, 6 + v] += 1
     return out
+
+
+def _chrx_freq(xcounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ALT frequency and allele observations of chrX rows as ``plink2 --freq``: females and samples of
+    unknown sex diploid, males haploid (a male heterozygous call counts half an ALT allele)."""
+    f_ref, f_het, f_alt, m_ref, m_het, m_alt, u_ref, u_het, u_alt = (xcounts[:, k] for k in range(9))
+    obs = 2 * (f_ref + f_het + f_alt + u_ref + u_het + u_alt) + m_ref + m_het + m_alt
+    alt = (f_het + 2 * f_alt + u_het + 2 * u_alt + m_alt) + 0.5 * m_het
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return alt / obs, obs
 
 
 def _chrx_stats(xcounts: np.ndarray, *, midp: bool) -> dict[str, np.ndarray]:
@@ -215,7 +230,8 @@ def _chrx_stats(xcounts: np.ndarray, *, midp: bool) -> dict[str, np.ndarray]:
 def _apply_chrx(
     stats: dict[str, np.ndarray], alt_count: np.ndarray, chrx: np.ndarray, sex: np.ndarray | None, *, midp: bool
 ) -> None:
-    """Replace the HWE columns of the chrX rows by plink2's sex-aware ones (in place; nothing without sex)."""
+    """Replace the frequency and HWE columns of the chrX rows by plink2's sex-aware ones (in place;
+    nothing without sex)."""
     if sex is None or not chrx.any():
         return
     rows = np.flatnonzero(chrx).astype(np.int64)
@@ -225,6 +241,11 @@ def _apply_chrx(
     for key, value in _chrx_stats(xcounts, midp=midp).items():
         stats[key] = np.array(stats[key], dtype=np.float64, copy=True)
         stats[key][rows] = value
+    alt_freq, obs_ct = _chrx_freq(xcounts)
+    stats["alt_freq"] = np.array(stats["alt_freq"], dtype=np.float64, copy=True)
+    stats["alt_freq"][rows] = alt_freq
+    stats["obs_ct"] = np.array(stats["obs_ct"], dtype=np.int64, copy=True)
+    stats["obs_ct"][rows] = obs_ct
 
 
 def count_genotypes(alt_count: np.ndarray, *, autosomal: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -311,7 +332,8 @@ def variant_qc(alt_count: Any, *, midp: bool = False, chrx: Any = None, sex: Any
     chrx, sex
         Per variant, whether it lies on chrX (outside PAR), and per sample the sex (1 male,
         2 female, anything else unknown): with both, chrX rows get plink2's ``.hardy.x``
-        ``het_obs``, ``het_exp`` and ``hwe_p`` (module docstring).
+        ``het_obs``, ``het_exp`` and ``hwe_p`` and its ``--freq`` ``alt_freq`` and ``obs_ct``
+        (module docstring).
 
     Returns
     -------

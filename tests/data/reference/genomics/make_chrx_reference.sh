@@ -12,6 +12,7 @@
 #   ref_midp.hardy ref_midp.hardy.x  plink2 --hardy midp
 #   filt_hwe.snplist                 plink2 --hwe 0.001 --write-snplist (chrX filtered by the Graffelman-Weir p)
 #   filt_hwe_midp.snplist            plink2 --hwe 0.001 midp --write-snplist
+#   ref.acount                       plink2 --freq counts (chrX: males haploid, male hets half an ALT allele)
 #   tiny.bed/.bim/.fam    12 samples (7 female, 5 male) x 600 chrX variants: tiny tables with ties
 #   tiny.hardy.x tiny_midp.hardy.x   plink2 --hardy, --hardy midp on tiny (2.00a3.5 under-counts ties in MIDP)
 #   plink2.version
@@ -29,5 +30,6 @@ plink2 --bfile chrx --hardy midp --threads 1 --out ref_midp
 plink2 --bfile tiny --hardy --threads 1 --out tiny
 plink2 --bfile tiny --hardy midp --threads 1 --out tiny_midp
 plink2 --bfile chrx --hwe 0.001 --write-snplist --threads 1 --out filt_hwe
+plink2 --bfile chrx --freq counts --threads 1 --out ref
 plink2 --bfile chrx --hwe 0.001 midp --write-snplist --threads 1 --out filt_hwe_midp
 rm -f ./*.log
