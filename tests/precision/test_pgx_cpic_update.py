@@ -45,9 +45,9 @@ def _text(fragment: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
-def _expected_rows() -> list[dict[str, str]]:
+def _expected_rows(excerpt: Path = EXCERPT) -> list[dict[str, str]]:
     """One expected row per recommendation, drug and lookup key of the excerpt (CPIC packages only)."""
-    doc = json.loads(EXCERPT.read_text(encoding="utf-8"))
+    doc = json.loads(excerpt.read_text(encoding="utf-8"))
     rows = []
     for package in doc["guidelines"]:
         assert package["guideline"]["source"] == "CPIC"
@@ -85,6 +85,29 @@ def test_shipped_table__rows_equal_cpic_prescribing_guidance() -> None:
         assert row.classification == want["classification"], want["id"]
         assert f"PMID {want['pmid']}" in row.guideline_version, want["id"]
         assert row.source.startswith("CPIC data in PharmCAT prescribing_guidance.json"), want["id"]
+
+
+def test_shipped_table__rows_equal_cpic_excerpt3() -> None:
+    """The third excerpt (17 packages: UGT1A1, DPYD, CYP2B6, CYP2C19 PPIs, statins, CFTR, CYP2C9 NSAIDs, IFNL3,
+    CYP3A5) is shipped row for row; the IFNL3 package has no recommendations in PharmCAT's data, so
+    peginterferon and ribavirin keep their 2022 rows."""
+    table = _shipped()
+    expected = _expected_rows(DATA / "prescribing_guidance.cpic_excerpt3.json")
+    drugs = {r["drug"] for r in expected}
+    assert drugs >= {"capecitabine", "fluorouracil", "efavirenz", "omeprazole", "rosuvastatin", "tacrolimus"}
+    assert not drugs & {"peginterferon alfa-2a", "peginterferon alfa-2b", "ribavirin"}
+    got = table[table["drug"].isin(drugs)]
+    assert len(got) == len(expected) == 170
+    index = {(r.drug, r.lookup, r.population): r for r in got.itertuples()}
+    for want in expected:
+        row = index[(want["drug"], want["lookup"], want["population"])]
+        assert (row.recommendation, row.classification) == (want["recommendation"], want["classification"])
+        assert f"PMID {want['pmid']}" in row.guideline_version, want["id"]
+    # hand-read on the source pages (CPIC DPYD 2017 update, PMID 29152729; NSAIDs 2020, PMID 32189324)
+    pm = table[(table["drug"] == "capecitabine") & (table["lookup"] == "DPYD=0.0")]
+    assert pm["recommendation"].str.contains("strongly reduced dose with early therapeutic drug monitoring").all()
+    piroxicam = table[(table["drug"] == "piroxicam") & (table["lookup"] == "CYP2C9=1.0")]
+    assert piroxicam["recommendation"].str.startswith("Choose an alternative therapy not metabolized by CYP2C9").all()
 
 
 @pytest.mark.parametrize(

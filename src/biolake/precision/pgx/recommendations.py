@@ -8,6 +8,11 @@ sample's lookup values for that gene and at least one of its genes is called; ro
 data (via PharmCAT, or read on the CPIC pages) win over the 2022 PyPGx rows of the same drug and
 phenotypes. An ambiguous gene call contributes the lookup values of every possible diplotype, so each
 possible recommendation is listed (as PharmCAT does).
+
+CPIC keys CYP2D6 copy-number results on open-ended activity scores (``CYP2D6=≥3.0`` … ``≥6.0``, as PharmCAT's
+``*1x≥3`` alleles give them). Such a value matches its own text; a sample whose activity score (e.g. ``5.0`` from an
+outside call ``*1x2/*2x3``) matches none of a drug's values for that gene gets the drug's ``≥`` row with the highest
+threshold not above its score.
 """
 
 from __future__ import annotations
@@ -51,9 +56,47 @@ class RecommendationTable:
             if lookup:
                 self.rules.append((lookup, row))
         self.genes = sorted({g for lookup, _ in self.rules for g in lookup})
+        # per (drug, gene): the exact lookup values and the thresholds of the open-ended ``≥X`` values
+        self.exact: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.at_least: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for lookup, row in self.rules:
+            for gene, value in lookup.items():
+                threshold = _threshold(value)
+                if threshold is None:
+                    self.exact[(str(row["drug"]), gene)].add(value)
+                else:
+                    self.at_least[(str(row["drug"]), gene)].append(threshold)
+
+    def open_ended_match(self, drug: str, gene: str, wanted: str, have: set[str]) -> bool:
+        """Whether the sample's values ``have`` for ``gene`` fall under the open-ended lookup ``wanted`` (``≥X``):
+        none of them is one of the drug's exact values for the gene, and ``X`` is the drug's highest threshold not
+        above the sample's activity score."""
+        threshold = _threshold(wanted)
+        if threshold is None or have & self.exact.get((drug, gene), set()):
+            return False
+        thresholds = self.at_least.get((drug, gene), [])
+        for value in have:
+            try:
+                score = float(value)
+            except ValueError:
+                continue
+            below = [t for t in thresholds if t <= score + 1e-9]
+            if below and max(below) == threshold:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self.frame)
+
+
+def _threshold(value: str) -> float | None:
+    """``X`` of an open-ended lookup value ``≥X``, else None."""
+    if not value.startswith("≥"):
+        return None
+    try:
+        return float(value[1:])
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=8)
@@ -94,7 +137,7 @@ def recommend(calls: Sequence[PhenotypeCall], *, table: RecommendationTable | No
         for gene, wanted in lookup.items():
             have = values.get(gene)
             if have:
-                if wanted not in have:
+                if wanted not in have and not table.open_ended_match(str(row["drug"]), gene, wanted, have):
                     break
                 called = True
             elif wanted not in _NOT_CALLED:

@@ -7,7 +7,8 @@ and PharmCAT's example reports). This script is idempotent and does two things t
 ``src/biolake/precision/pgx/data/recommendations/cpic_recommendations.tsv``:
 
 1. Every drug covered by a PharmCAT ``prescribing_guidance*.json`` (CPIC data as PharmCAT ships it; the
-   default is the committed excerpt ``prescribing_guidance.cpic_excerpt.json`` beside this script) gets all of
+   default is every committed excerpt ``prescribing_guidance.cpic_excerpt*.json`` beside this script, in name
+   order: ``…excerpt.json``, ``…excerpt2.json`` (the CYP2D6 drugs), ``…excerpt3.json`` if present) gets all of
    its rows replaced by that file's CPIC rows (``biolake.precision.pgx.data_update.merge_prescribing_guidance``,
    the same code as ``biolake precision pgx-data --from DIR``). With the full file (PharmCAT's
    ``src/main/resources/org/pharmgkb/pharmcat/reporter/prescribing_guidance.json``, 5.1 MB) every CPIC drug
@@ -35,7 +36,7 @@ from biolake.precision.pgx.data_update import (
 
 HERE = Path(__file__).resolve().parent
 TABLE = HERE.parents[3] / "src/biolake/precision/pgx/data/recommendations/cpic_recommendations.tsv"
-EXCERPT = HERE / "prescribing_guidance.cpic_excerpt.json"
+EXCERPTS = sorted(HERE.glob("prescribing_guidance.cpic_excerpt*.json"))
 CHANGELOG = HERE / "cpic_data_changelog.recommendations.tsv"
 RELEASE = "cpic-data 1.56.0, 2026-04-30"
 SINCE = "2022-09-01"  # PyPGx's CPIC table was last updated in 2022-08
@@ -48,10 +49,12 @@ if PYPGX_CPIC.exists():
 
 table = read_recommendations(TABLE)
 before = len(table)
-for path in [Path(p) for p in sys.argv[1:]] or [EXCERPT]:
+for path in [Path(p) for p in sys.argv[1:]] or EXCERPTS:
     doc = json.loads(path.read_text(encoding="utf-8"))
     label = guidance_label(doc, path.name)
     table = merge_prescribing_guidance(table, doc, label=label, known=KNOWN)
+    covered = {c["name"] for g in doc["guidelines"] for r in g["recommendations"] for c in r["relatedChemicals"]}
+    print(f"{path.name}: {len(doc['guidelines'])} packages, {len(covered)} drugs")
 changelog = pd.read_csv(CHANGELOG, sep="\t", dtype=str, keep_default_na=False)
 table = annotate_pypgx_rows(table, changelog, since=SINCE, release=RELEASE)
 write_recommendations(table, TABLE)
