@@ -174,7 +174,7 @@ def _recs(diplotype: str, drug: str) -> list[dict]:
          "Avoid tricyclic use due to potential lack of efficacy. Consider alternative drug not metabolized by CYP2D6."),
         ("*1/*2x2", "ondansetron", "Ultrarapid Metabolizer", "Moderate",
          "Select alternative drug not predominantly metabolized by CYP2D6 (i.e., granisetron)."),
-        # *4/*4 → 0.0: tamoxifen PA166298530; *1/*41 → 1.5: paroxetine PA166298351 (SSRI guideline 2023)
+        # *4/*4 → 0.0: tamoxifen PA166298530; *1/*41 → 1.25: paroxetine PA166298351 (SSRI guideline 2023)
         ("*4/*4", "tamoxifen", "Poor Metabolizer", "Strong",
          "Recommend alternative hormonal therapy such as an aromatase inhibitor for postmenopausal women"),
         ("*1/*41", "paroxetine", "Normal Metabolizer", "Strong", "Initiate therapy with recommended starting dose"),
@@ -215,7 +215,7 @@ def test_recommend__amitriptyline_cyp2d6_and_cyp2c19() -> None:
 )  # fmt: skip
 def test_recommend__tertiary_amines_cyp2c19_poor(drug: str, rec_id: str) -> None:
     """CYP2C19 *2/*2 (poor) with CYP2D6 *1/*1 (AS 2.0, normal): the tertiary amines' PM50 row (``rec_id``, Optional,
-    text as read in the source); CYP2C19 *1/*1 with CYP2D6 *1/*41 (AS 1.5) is "Initiate therapy ...", Strong."""
+    text as read in the source); CYP2C19 *1/*1 with CYP2D6 *1/*41 (AS 1.25) is "Initiate therapy ...", Strong."""
     doc = json.loads(EXCERPT2.read_text(encoding="utf-8"))
     (rec,) = [r for p in doc["guidelines"] for r in p["recommendations"] if r["id"] == rec_id]
     assert rec["lookupKey"] == [{"CYP2D6": "2.0", "CYP2C19": "Poor Metabolizer"}]

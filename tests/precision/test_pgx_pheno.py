@@ -168,11 +168,12 @@ def test_phenotype_calls__activity_scores_by_hand(
 @pytest.mark.parametrize(
     ("diplotype", "phenotype", "score"),
     [
-        # CYP2D6 (CPIC 2019 AS ranges: 0 PM, 0.25-1 IM, 1.25-2.25 NM, >2.25 UM); *1 1, *4 0, *10 0.25, *41 0.5
+        # CYP2D6 (CPIC 2019 AS ranges: 0 PM, 0.25-1 IM, 1.25-2.25 NM, >2.25 UM); *1 1, *4 0, *10 0.25,
+        # *41 0.25 (CPIC's 2024 value, as PharmCAT ships it)
         ("*1/*4", "Intermediate Metabolizer", 1.0),
         ("*4/*4", "Poor Metabolizer", 0.0),
         ("*10/*10", "Intermediate Metabolizer", 0.5),
-        ("*1/*41", "Normal Metabolizer", 1.5),
+        ("*1/*41", "Normal Metabolizer", 1.25),
         ("*1x2/*4", "Normal Metabolizer", 2.0),
         ("*1/*2x2", "Ultrarapid Metabolizer", 3.0),
     ],

@@ -7,8 +7,10 @@ Two kinds of table live under ``biolake/precision/pgx/data/``:
     "diplotypes": [[allele1, allele2, phenotype, activity_score], ...], "activity_phenotypes":
     [[low, high, phenotype], ...]}``. Built from PharmCAT's phenotype files (``phenotype/GENE.json``,
     CPIC data, CC0, distributed by PharmCAT under MPL-2.0) by :func:`compact_pharmcat_phenotype`;
-    CYP2D6, G6PD and RYR1 (whose PharmCAT files were not available) from PyPGx's MIT tables by
-    :func:`pypgx_gene_phenotype`. ``allele2`` is ``None`` for a haploid call (G6PD in males, MT-RNR1).
+    CYP2D6, G6PD and RYR1 from the allele maps of PharmCAT's files read page by page
+    (``tests/data/precision/pgx_pheno/make_pgx_tables_pharmcat2026.py``; :func:`pypgx_gene_phenotype`
+    builds PyPGx's 2022 tables, the earlier source). ``allele2`` is ``None`` for a haploid call (G6PD in
+    males, MT-RNR1).
 ``recommendations/cpic_recommendations.tsv``
     One row per drug and genotype lookup: ``drug genes lookup phenotypes population recommendation
     classification implications guideline guideline_version guideline_url cpic_level source``. The
