@@ -82,7 +82,8 @@ import pandas as pd
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
-from biolake.genomics.store import AUTOSOME_EXCLUDED, Block, GenotypeStore, open_genotypes, read_block
+from biolake.genomics._qc_packed import count_genotypes_packed, unpack_alt_count
+from biolake.genomics.store import AUTOSOME_EXCLUDED, Block, GenotypeStore, has_packed, open_genotypes, read_block
 from biolake.lake import Lake, validate_name
 from biolake.lake.backend import get_backend
 from biolake.lake.progress import NullProgress, Progress
@@ -114,6 +115,7 @@ VARIANT_COLUMNS = (
 SAMPLE_COLUMNS = ("sample_id", "missing_ct", "call_rate", "het_rate", "o_hom", "e_hom", "f_obs_ct", "f")
 _EHET_MIN = 2.0**-35  # plink2 --het skips variants with a smaller expected heterozygosity
 _THRESH_EPS = 2.0**-44  # plink2's tolerance on --geno/--mind/--maf thresholds
+_RESULT_ROWS = 65_536  # variant rows per written batch (row group)
 #: Contig names of the X chromosome outside the pseudo-autosomal regions (plink2's chrX; ``XY``/``25`` is PAR).
 CHRX_CONTIGS = frozenset(c + s for c in ("", "chr") for s in ("X", "x", "23"))
 
@@ -383,21 +385,31 @@ def _qc_block(
     annotations: bool = True,
     chrx_contigs: np.ndarray | None = None,
     sex: np.ndarray | None = None,
+    n_samples: int | None = None,
 ) -> dict[str, Any]:
     """Kernel run on a worker: read a block, count, compute the per-variant statistics.
 
     With ``chrx_contigs`` (per contig) and ``sex`` (per sample of the block), chrX rows get
-    the sex-aware HWE columns.
+    the sex-aware frequency and HWE columns. With ``n_samples`` (the dataset's) and a block of
+    all samples, the 2-bit ``call_genotype_packed`` copy is counted when the dataset has it.
     """
-    data = read_block(block, annotations=annotations)
+    data = read_block(block, annotations=annotations, packed=block.samples is None and n_samples is not None)
     autosomal = autosomal_contigs[data["contig"]]
-    acc = count_genotypes(data["alt_count"], autosomal=autosomal)
-    n_samples = data["alt_count"].shape[1]
+    if "packed" in data:  # the 2-bit copy, counted as plink2 counts (all samples)
+        assert n_samples is not None
+        acc = count_genotypes_packed(data["packed"], n_samples, autosomal=autosomal)
+    else:
+        acc = count_genotypes(data["alt_count"], autosomal=autosomal)
+        n_samples = data["alt_count"].shape[1]
     data["stats"] = _variant_stats(acc["counts"], n_samples, midp=midp)
     if chrx_contigs is not None and sex is not None:
-        _apply_chrx(data["stats"], data["alt_count"], chrx_contigs[data["contig"]], sex, midp=midp)
+        chrx = chrx_contigs[data["contig"]]
+        if chrx.any():
+            g = data["alt_count"] if "alt_count" in data else unpack_alt_count(data["packed"], n_samples)
+            _apply_chrx(data["stats"], g, chrx, sex, midp=midp)
     data["acc"] = {k: v for k, v in acc.items() if k != "counts"}
-    del data["alt_count"]
+    data.pop("alt_count", None)
+    data.pop("packed", None)
     return data
 
 
@@ -582,12 +594,14 @@ def qc(
         def batches() -> Iterator[pa.RecordBatch]:
             results = backend.map(
                 _qc_block,
-                store.blocks(chunk_variants),
+                store.blocks(chunk_variants or _packed_chunk(store)),
                 autosomal_contigs=autosomal,
                 midp=midp,
                 chrx_contigs=chrx,
                 sex=sex,
+                n_samples=n,
             )
+            pending: list[pa.RecordBatch] = []
             with progress.task(f"QC of {store.name}", total=m) as task:
                 for res in results:
                     for key, total in acc_total.items():
@@ -605,8 +619,13 @@ def qc(
                         pa.array(res["alt"], pa.string()),
                         *(pa.array(st[k]) for k in VARIANT_COLUMNS[5:]),
                     ]
-                    yield pa.RecordBatch.from_arrays(columns, schema=VARIANT_SCHEMA)
+                    pending.append(pa.RecordBatch.from_arrays(columns, schema=VARIANT_SCHEMA))
+                    if sum(b.num_rows for b in pending) >= _RESULT_ROWS:  # few large row groups
+                        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+                        pending = []
                     task.update(stop)
+                if pending:
+                    yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
         variants_name = run.result(batches(), out, schema=VARIANT_SCHEMA)
         sample_stats = _sample_stats(acc_total, m)
@@ -650,6 +669,15 @@ def qc(
         n_samples_kept=int(keep_samples.sum()),
         params=params,
     )
+
+
+def _packed_chunk(store: GenotypeStore) -> int | None:
+    """Variants per block for the packed path: about 8 MB of 2-bit rows (a multiple of the stored chunk),
+    or None (the stored chunk) for a dataset without the packed copy."""
+    if not has_packed(store.path):
+        return None
+    rows = max(1, (8 << 20) // max(1, (store.n_samples + 3) // 4))
+    return max(1, rows // store.variant_chunk) * store.variant_chunk
 
 
 def _refilter(
