@@ -1,7 +1,8 @@
 """RNA-seq differential expression: ``biolake genomics de`` side by side with R DESeq2 and PyDESeq2.
 
 ``python -m benchmarks de [--genes 20000] [--samples 100,1000] [--quick] [--timeout 1800]
-[--pydeseq2-python PATH]``
+[--pydeseq2-python PATH] [--no-r] [--no-pydeseq2]`` (with both ``--no-*``: biolake alone, results
+under ``benchmarks/work/de/``)
 
 For each sample count (two conditions, half each):
 
@@ -272,12 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--pydeseq2-python", default=None, help="interpreter that can import pydeseq2")
     parser.add_argument("--no-r", action="store_true", help="skip R DESeq2")
+    parser.add_argument(
+        "--no-pydeseq2", action="store_true", help="skip PyDESeq2 (with --no-r too: results under benchmarks/work/)"
+    )
     parser.add_argument("--quick", action="store_true", help="2,000 genes × 12 samples; results under benchmarks/work/")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args(argv)
     genes = 2_000 if args.quick else args.genes
     sizes = [12] if args.quick else [int(s) for s in args.samples.split(",")]
-    pydeseq2_py = _pydeseq2_python(args.pydeseq2_python)
+    pydeseq2_py = None if args.no_pydeseq2 else _pydeseq2_python(args.pydeseq2_python)
+    biolake_only = args.no_r and pydeseq2_py is None  # no peer: keep the committed side-by-side table
     facts = machine_facts(("biolake", "numpy", "numba", "scipy", "pandas", "zarr"))
     body = [
         "Simulated NB counts (`biolake.genomics.expression_sim.simulate_rnaseq`, seed 42; two conditions of equal "
@@ -301,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                         text=True).stdout.strip() if shutil.which("Rscript") else "not installed"  # fmt: skip
     facts["packages"] += f", R DESeq2 {rv}"
     out = write_results(NAME, "Differential expression: biolake vs R DESeq2 and PyDESeq2", "\n\n".join(body), facts,
-                        results_dir=HERE if args.quick else None)  # fmt: skip
+                        results_dir=HERE if args.quick or biolake_only else None)  # fmt: skip
     print(f"wrote {out}", file=sys.stderr)
     return status
 

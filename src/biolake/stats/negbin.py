@@ -16,6 +16,15 @@ backend can run several blocks at once.
 * :func:`nb_log_likelihood` — row sums of the NB log density (R's ``dnbinom_mu``,
   saddle-point form, accurate for very small dispersions).
 
+Speed without leaving DESeq2's path: the line search makes the same steps as DESeq2's
+(same trial points, same accept/reject decisions up to rounding), but one evaluation of the
+log posterior costs one log and one division a sample (``log(mu + 1/alpha) = log(1 + mu alpha)
+- log(alpha)``), ``lgamma``/``digamma`` of ``y + 1/alpha`` are taken once per distinct count of
+the gene, and ``X'WX`` of the Cox–Reid term is summed per design cell (distinct design row).
+The IRLS takes the constant part of its deviance once per distinct count, ``log(mu / nf)``
+from the linear predictor, one ``log1p`` a sample for the deviance, and accepts one broadcast
+row of normalization factors without copying it.
+
 Examples
 --------
 >>> import numpy as np
@@ -250,6 +259,53 @@ def _chol_solve(L, b, out):  # pragma: no cover - compiled
         out[i] = s / L[i, i]
 
 
+@numba.njit(cache=True, nogil=True)
+def _tally(y, u, c, idx, hist):  # pragma: no cover - compiled
+    """Distinct values of the row ``y`` into ``u`` (ascending), their multiplicities into ``c`` and, per sample,
+    the index of its value into ``idx``.
+
+    A histogram when ``y`` holds whole numbers whose range fits ``hist`` (left zeroed), else a sort; returns how many.
+    """
+    m = y.shape[0]
+    lo = y[0]
+    hi = y[0]
+    whole = True
+    for j in range(m):
+        if y[j] < lo:
+            lo = y[j]
+        elif y[j] > hi:
+            hi = y[j]
+        if y[j] != math.floor(y[j]):
+            whole = False
+    k = 0
+    span = hi - lo
+    if whole and span < hist.shape[0]:
+        for j in range(m):
+            hist[int(y[j] - lo)] += 1
+        for v in range(int(span) + 1):
+            if hist[v] > 0:
+                u[k] = lo + v
+                c[k] = hist[v]
+                hist[v] = k
+                k += 1
+        for j in range(m):
+            idx[j] = hist[int(y[j] - lo)]
+        for j in range(m):
+            hist[int(y[j] - lo)] = 0
+        return k
+    order = np.argsort(y)
+    for t in range(m):
+        j = order[t]
+        if k > 0 and y[j] == u[k - 1]:
+            c[k - 1] += 1
+        else:
+            u[k] = y[j]
+            c[k] = 1
+            k += 1
+        idx[j] = k - 1
+    return k
+
+
 # ----------------------------------------------------------------------- NB GLM (IRLS)
 @numba.njit(cache=True, nogil=True)
 def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  # pragma: no cover - compiled
@@ -263,6 +319,8 @@ def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  
     c_est = np.empty(n)
     c_se = np.empty(n)
     mu = np.empty(m)
+    eta = np.empty(m)
+    lnf = np.empty(m)
     w = np.empty(m)
     z = np.empty(m)
     a = np.empty((p, p))
@@ -270,27 +328,42 @@ def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  
     inv = np.empty((p, p))
     rhs = np.empty(p)
     beta = np.empty(p)
+    u = np.empty(m)
+    cnt = np.empty(m)
+    idx = np.empty(m, dtype=np.int64)
+    hist = np.zeros(8 * m + 64, dtype=np.int64)
+    log_minmu = math.log(minmu)
     for i in range(n):
         for k in range(p):
             beta[k] = beta_init[i, k]
+        yi = y[i]
         size = 1.0 / alpha[i]
-        # the deviance's terms that do not depend on mu, once per gene (the rest is two logs a sample)
+        log_alpha = math.log(alpha[i])
+        # the log likelihood's terms that do not depend on mu, once per gene and distinct count
         lgs = math.lgamma(size)
+        nu = _tally(yi, u, cnt, idx, hist)
         const = 0.0
+        for k in range(nu):
+            const += cnt[k] * (math.lgamma(u[k] + size) - lgs - math.lgamma(u[k] + 1.0))
+        ri = i if nf.shape[0] > 1 else 0  # one row of normalization factors for all genes
+        if i == 0 or ri > 0:
+            for j in range(m):
+                lnf[j] = math.log(nf[ri, j])
         for j in range(m):
-            const += math.lgamma(y[i, j] + size) - lgs - math.lgamma(y[i, j] + 1.0)
-        for j in range(m):
-            eta = 0.0
+            e = 0.0
             for k in range(p):
-                eta += x[j, k] * beta[k]
-            mu[j] = max(nf[i, j] * math.exp(eta), minmu)
+                e += x[j, k] * beta[k]
+            eta[j] = e
+            mu[j] = max(nf[ri, j] * math.exp(e), minmu)
         dev = 0.0
         dev_old = 0.0
         for t in range(maxit):
             iters[i] += 1
             for j in range(m):
                 w[j] = mu[j] / (1.0 + alpha[i] * mu[j])
-                z[j] = math.log(mu[j] / nf[i, j]) + (y[i, j] - mu[j]) / mu[j]
+                # log(mu / nf) is the linear predictor unless mu was clamped to minmu
+                lmn = eta[j] if mu[j] > minmu else log_minmu - lnf[j]
+                z[j] = lmn + (y[i, j] - mu[j]) / mu[j]
             for r in range(p):
                 s = 0.0
                 for j in range(m):
@@ -314,16 +387,26 @@ def _fit_nb_glm(y, x, nf, alpha, beta_init, lam, contrast, tol, maxit, minmu):  
             if large:
                 iters[i] = maxit
                 break
+            # size log(size / (size + mu)) + y log(mu / (size + mu)) with one log1p a sample:
+            # log(size / (size + mu)) = -log1p(mu alpha), log(mu / (size + mu)) = log(mu) + log(alpha) - log1p(mu alpha)
             ll = const
             for j in range(m):
-                eta = 0.0
+                e = 0.0
                 for k in range(p):
-                    eta += x[j, k] * beta[k]
-                mu[j] = max(nf[i, j] * math.exp(eta), minmu)
-                sm = size + mu[j]
-                ll += size * math.log1p(-mu[j] / sm)
+                    e += x[j, k] * beta[k]
+                eta[j] = e
+                v = nf[ri, j] * math.exp(e)
+                if v > minmu:
+                    mu[j] = v
+                    lmu = e + lnf[j]
+                else:
+                    mu[j] = minmu
+                    lmu = log_minmu
+                am = alpha[i] * mu[j]
+                l1 = math.log(1.0 + am) if am > 1e-3 else math.log1p(am)  # log is twice as quick; exact there
+                ll -= size * l1
                 if y[i, j] > 0.0:
-                    ll += y[i, j] * math.log(mu[j] / sm)
+                    ll += y[i, j] * (lmu + log_alpha - l1)
             dev = -2.0 * ll
             conv = abs(dev - dev_old) / (abs(dev) + 0.1)
             if math.isnan(conv):
@@ -406,7 +489,8 @@ def fit_nb_glm(
     x
         Design matrix, shape (samples, coefficients).
     nf
-        Normalization factors (size factors broadcast per gene), shape (genes, samples).
+        Normalization factors (size factors broadcast per gene), shape (genes, samples), or (1, samples): one
+        row for every gene (a broadcast row is passed as that, not copied).
     alpha
         Dispersion per gene.
     beta_init
@@ -432,6 +516,9 @@ def fit_nb_glm(
     """
     p = x.shape[1]
     c = np.zeros(p) if contrast is None else np.asarray(contrast, dtype=np.float64)
+    nf = np.asarray(nf)
+    if nf.ndim == 2 and nf.shape[0] > 1 and nf.strides[0] == 0:  # one row broadcast to every gene
+        nf = nf[:1]
     beta, var, hat, iters, dev, c_est, c_se = _fit_nb_glm(
         np.ascontiguousarray(y, dtype=np.float64),
         np.ascontiguousarray(x, dtype=np.float64),
@@ -499,112 +586,105 @@ def _log_posterior(log_alpha, y, mu, x, prior_mean, prior_var, use_prior, use_cr
 
 
 @numba.njit(cache=True, nogil=True)
-def _tally(y, u, idx):  # pragma: no cover - compiled
-    """Distinct values of ``y`` into ``u`` and, per sample, the index of its value in ``idx``; returns how many."""
-    order = np.argsort(y)
-    k = 0
-    for t in range(order.shape[0]):
-        j = order[t]
-        if k == 0 or y[j] != u[k - 1]:
-            u[k] = y[j]
-            k += 1
-        idx[j] = k - 1
-    return k
-
-
-@numba.njit(cache=True, nogil=True)
-def _cr_fast(x, inv_mu, alpha, b, db, L):  # pragma: no cover - compiled
-    # as _cr_parts, the weights computed once per sample
-    m, p = x.shape
-    for r in range(p):
-        for c in range(r + 1):
-            b[r, c] = 0.0
-            db[r, c] = 0.0
-    for j in range(m):
-        wj = 1.0 / (inv_mu[j] + alpha)
-        w2 = -wj * wj
-        for r in range(p):
-            xw = x[j, r] * wj
-            xw2 = x[j, r] * w2
-            for c in range(r + 1):
-                b[r, c] += xw * x[j, c]
-                db[r, c] += xw2 * x[j, c]
-    for r in range(p):
-        for c in range(r):
-            b[c, r] = b[r, c]
-            db[c, r] = db[r, c]
-    return _cholesky(b, L)
-
-
-@numba.njit(cache=True, nogil=True)
-def _lp_fast(
-    log_alpha, y, mu, inv_mu, u, idx, nu, g, l1, ok, x, pm, pv, use_prior, use_cr, b, db, L
+def _lp_sums(
+    a, y, mu, cell, xc, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, s1, s2, b, db, L, pd
 ):  # pragma: no cover - compiled
-    # _log_posterior term for term; lgamma(y + 1/alpha) once per distinct count; keeps log(1 + mu alpha)
-    # in l1 and the Cox-Reid factors in b, db, L (ok[0]: X'WX positive definite) for _dlp_fast
-    alpha = math.exp(log_alpha)
+    """The log posterior of ``a = log(alpha)`` (DESeq2's ``log_posterior``) in one pass over the samples.
+
+    With ``t = 1/(1 + mu alpha)`` and ``l1 = log(1 + mu alpha)``: ``log(mu + 1/alpha) = l1 - a``, so a sample
+    costs one log and one division; ``lgamma(y + 1/alpha)`` is taken once per distinct count (``u``, ``idx``).
+    The terms are summed sample by sample in DESeq2's order; ``X'WX`` is summed per design cell (``xc``: a
+    cell's design row, ``cell``: each sample's cell). Leaves what the derivative needs at the same point:
+    ``l1`` per sample in ``l1s``, ``X'WX`` in ``b``/``L``, ``X' dW/dalpha X`` in ``db``, and in ``pd[0]``
+    whether ``X'WX`` is positive definite.
+    """
+    alpha = math.exp(a)
+    r = 1.0 / alpha
+    ncell, p = xc.shape
+    lg = math.lgamma(r)
+    for k in range(nu):
+        g[k] = math.lgamma(u[k] + r)
+    for cc in range(ncell):
+        s1[cc] = 0.0
+        s2[cc] = 0.0
+    ll = 0.0
+    for j in range(y.shape[0]):
+        ma = mu[j] * alpha
+        l1 = math.log(1.0 + ma)
+        l1s[j] = l1
+        ll += g[idx[j]] - lg - y[j] * (l1 - a) - r * l1
+        w = mu[j] / (1.0 + ma)
+        s1[cell[j]] += w
+        s2[cell[j]] += w * w
     cr = 0.0
     if use_cr:
-        ok[0] = _cr_fast(x, inv_mu, alpha, b, db, L)
-        if ok[0]:
+        for i in range(p):
+            for k in range(i + 1):
+                v = 0.0
+                d = 0.0
+                for cc in range(ncell):
+                    xx = xc[cc, i] * xc[cc, k]
+                    v += s1[cc] * xx
+                    d -= s2[cc] * xx
+                b[i, k] = v
+                b[k, i] = v
+                db[i, k] = d
+                db[k, i] = d
+        if _cholesky(b, L):
+            pd[0] = 1.0
             logdet = 0.0
-            for k in range(x.shape[1]):
+            for k in range(p):
                 logdet += 2.0 * math.log(L[k, k])
             cr = -0.5 * logdet
         else:
-            cr = np.inf
-    a1 = 1.0 / alpha
-    lg = math.lgamma(a1)
-    for k in range(nu):
-        g[k] = math.lgamma(u[k] + a1)
-    ll = 0.0
-    for j in range(y.shape[0]):
-        l1[j] = math.log(1.0 + mu[j] * alpha)
-        ll += g[idx[j]] - lg - y[j] * math.log(mu[j] + a1) - a1 * l1[j]
+            pd[0] = 0.0
+            cr = np.inf  # det <= 0: log(det) is -inf or NaN in DESeq2
     prior = 0.0
     if use_prior:
-        prior = -0.5 * (log_alpha - pm) ** 2 / pv
+        prior = -0.5 * (a - pm) ** 2 / pv
     return ll + prior + cr
 
 
 @numba.njit(cache=True, nogil=True)
-def _dlp_fast(log_alpha, y, mu, u, idx, nu, g, l1, ok, x, pm, pv, use_prior, use_cr, db, L, inv):  # pragma: no cover
-    # _dlog_posterior term for term, right after _lp_fast at the same log_alpha (reuses l1, db, L)
-    alpha = math.exp(log_alpha)
+def _dlp_sums(a, y, mu, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, db, L, inv, pd):  # pragma: no cover
+    """d log posterior / d log(alpha) (DESeq2's ``dlog_posterior``) at the point of the last :func:`_lp_sums`.
+
+    Summed sample by sample as DESeq2 does (``digamma(y + 1/alpha)`` once per distinct count).
+    """
+    alpha = math.exp(a)
+    r = 1.0 / alpha
     cr = 0.0
     if use_cr:
-        if ok[0]:
+        if pd[0] > 0.0:
             _chol_inverse(L, inv)
             tr = 0.0
-            p = x.shape[1]
-            for r in range(p):
-                for c in range(p):
-                    tr += inv[r, c] * db[c, r]
+            p = inv.shape[0]
+            for i in range(p):
+                for k in range(p):
+                    tr += inv[i, k] * db[k, i]
             cr = -0.5 * tr
         else:
             cr = np.nan
-    a1 = 1.0 / alpha
-    a2 = a1 * a1
-    dg = digamma(a1)
+    dg = digamma(r)
     for k in range(nu):
-        g[k] = digamma(u[k] + a1)
+        g[k] = digamma(u[k] + r)
     s = 0.0
     for j in range(y.shape[0]):
         ma = mu[j] * alpha
-        s += dg + l1[j] - ma / (1.0 + ma) - g[idx[j]] + y[j] / (mu[j] + a1)
-    ll = a2 * s
+        s += dg + l1s[j] - ma / (1.0 + ma) - g[idx[j]] + y[j] / (mu[j] + r)
     prior = 0.0
     if use_prior:
-        prior = -1.0 * (log_alpha - pm) / pv
-    return (ll + cr) * alpha + prior
+        prior = -1.0 * (a - pm) / pv
+    return (r * r * s + cr) * alpha + prior
 
 
 @numba.njit(cache=True, nogil=True)
 def _fit_nb_dispersion(
-    y, x, mu, log_alpha0, prior_mean, prior_var, min_log_alpha, kappa_0, tol, maxit, use_prior, use_cr
+    y, mu, cell, xc, log_alpha0, prior_mean, prior_var, min_log_alpha, kappa_0, tol, maxit, use_prior, use_cr
 ):  # pragma: no cover - compiled
     n, m = y.shape
-    p = x.shape[1]
+    p = xc.shape[1]
+    ncell = xc.shape[0]
     log_alpha = log_alpha0.copy()
     iters = np.zeros(n, dtype=np.int64)
     initial_lp = np.empty(n)
@@ -613,23 +693,25 @@ def _fit_nb_dispersion(
     db = np.empty((p, p))
     L = np.empty((p, p))
     inv = np.empty((p, p))
+    s1 = np.empty(ncell)
+    s2 = np.empty(ncell)
+    pd = np.zeros(1)
     u = np.empty(m)
+    c = np.empty(m)
     g = np.empty(m)
+    l1s = np.empty(m)
     idx = np.empty(m, dtype=np.int64)
-    l1 = np.empty(m)
-    ok = np.zeros(1, dtype=np.bool_)
-    inv_mu = np.empty(m)
+    hist = np.zeros(8 * m + 64, dtype=np.int64)
     epsilon = 1.0e-4
     for i in range(n):
         yr = y[i]
         mr = mu[i]
-        for j in range(m):
-            inv_mu[j] = 1.0 / mr[j]
-        nu = _tally(yr, u, idx)
+        nu = _tally(yr, u, c, idx, hist)
         pm = prior_mean[i]
+        pv = prior_var
         a = log_alpha[i]
-        lp = _lp_fast(a, yr, mr, inv_mu, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, b, db, L)
-        dlp = _dlp_fast(a, yr, mr, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, db, L, inv)
+        lp = _lp_sums(a, yr, mr, cell, xc, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, s1, s2, b, db, L, pd)
+        dlp = _dlp_sums(a, yr, mr, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, db, L, inv, pd)
         kappa = kappa_0
         initial_lp[i] = lp
         accepted = 0
@@ -641,8 +723,8 @@ def _fit_nb_dispersion(
             if a_propose > 10.0:
                 kappa = (10.0 - a) / dlp
             a_new = a + kappa * dlp
-            lp_kappa = _lp_fast(
-                a_new, yr, mr, inv_mu, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, b, db, L
+            lp_kappa = _lp_sums(
+                a_new, yr, mr, cell, xc, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, s1, s2, b, db, L, pd
             )
             theta_kappa = -1.0 * lp_kappa
             theta_hat_kappa = -1.0 * lp - kappa * epsilon * dlp * dlp
@@ -657,7 +739,7 @@ def _fit_nb_dispersion(
                 if a < min_log_alpha:
                     break
                 lp = lpnew
-                dlp = _dlp_fast(a, yr, mr, u, idx, nu, g, l1, ok, x, pm, prior_var, use_prior, use_cr, db, L, inv)
+                dlp = _dlp_sums(a, yr, mr, u, idx, nu, g, l1s, pm, pv, use_prior, use_cr, db, L, inv, pd)
                 kappa = min(kappa * 1.1, kappa_0)
                 if accepted % 5 == 0:
                     kappa = kappa / 2.0
@@ -666,6 +748,12 @@ def _fit_nb_dispersion(
         last_lp[i] = lp
         log_alpha[i] = a
     return log_alpha, iters, initial_lp, last_lp
+
+
+def _design_cells(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a design (cells) and each sample's cell."""
+    xc, cell = np.unique(x, axis=0, return_inverse=True)
+    return np.ascontiguousarray(xc), cell.ravel().astype(np.int64)
 
 
 def fit_nb_dispersion(
@@ -714,10 +802,12 @@ def fit_nb_dispersion(
     n = y.shape[0]
     use_prior = prior_mean is not None
     pm = np.zeros(n) if prior_mean is None else np.ascontiguousarray(prior_mean, dtype=np.float64)
+    xc, cell = _design_cells(np.asarray(x, dtype=np.float64))
     la, iters, lp0, lp1 = _fit_nb_dispersion(
         np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(x, dtype=np.float64),
         np.ascontiguousarray(mu, dtype=np.float64),
+        cell,
+        xc,
         np.ascontiguousarray(log_alpha, dtype=np.float64),
         pm,
         float(prior_var),
