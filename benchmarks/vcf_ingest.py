@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         "Load average (1 min) at the start / after the 1x / after the 10x runs: "
         + " / ".join(f"{v:.1f}" for v in load.values())
         + " on 2 cores: other processes share the machine, so wall times are upper bounds; the CPU "
-        "columns count this process tree's own CPU seconds."
+        "columns count this process tree's own CPU seconds (M genotypes/CPU-s x 2 is the rate on two idle "
+        "cores when the work is spread evenly on both)."
     )
     if "10x" in peaks:
         extra = n * 9 * m / (cpu["10x"] - cpu["1x"]) / 1e6 if cpu["10x"] > cpu["1x"] else float("nan")
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             f"biolake peak RSS: {fmt_bytes(peaks['1x'])} at 1x, {fmt_bytes(peaks['10x'])} at 10x "
             f"(ratio {peaks['10x'] / max(peaks['1x'], 1):.2f}; bounded by the block and chunk sizes, not the input)."
         )
-    facts = machine_facts(("biolake", "numpy", "numba", "zarr", "pyarrow"))
+    facts = machine_facts(("biolake", "numpy", "numba", "zarr", "pyarrow", "deflate"))
     for name, cmd in (("bcftools", ["bcftools", "--version"]), ("plink2", ["plink2", "--version"])):
         if shutil.which(cmd[0]):
             facts[name] = subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]

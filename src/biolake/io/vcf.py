@@ -48,8 +48,11 @@ with the file and line (the record number for BCF); nothing is added to the lake
 Speed and memory
 ----------------
 Text VCF is parsed by biolake's own numba parser (the GIL released) on blocks of about
-10-16 MB of text, with a fast path for the common GT-only biallelic record; bgzip files
-are decompressed block-parallel (BGZF blocks are independent deflate streams). Two
+10-16 MB of text, with fast paths for the common biallelic records whose FORMAT is ``GT``
+(fixed width: every call ``a/b``, read at a stride of 4 bytes) or ``GT:DS`` (``a/b:0.123``);
+a line that does not fit goes to the general parser, which gives the same values. bgzip
+files are decompressed block-parallel (BGZF blocks are independent deflate streams) by
+libdeflate (the ``deflate`` package; zlib when it is missing), about twice zlib's speed. Two
 parser threads and one writer thread overlap, and at most a few blocks are in flight,
 so memory is bounded by the block and Zarr chunk sizes, not by the file (the default
 chunk holds about 8 M calls and at most 65,536 variants). The per-call arrays are
@@ -85,6 +88,11 @@ import numpy as np
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
+
+try:
+    import deflate as _libdeflate
+except ImportError:  # pragma: no cover - a dependency; zlib does the same, slower
+    _libdeflate = None
 from biolake.io.plink import (
     GENOTYPE_ENCODING,
     GENOTYPE_ENCODING_VERSION,
@@ -105,6 +113,7 @@ _BGZF_GROUP = 1 << 20  # compressed bytes decompressed per task (about 10 MB of 
 _IN_FLIGHT = 3
 _MAX_VARIANT_CHUNK = 1 << 16  # default chunks: about 8 M calls, at most this many variants
 
+_POW10 = 10.0 ** np.arange(23, dtype=np.float64)  # exact
 _E_COLUMNS, _E_POS, _E_GT, _E_ALLELE, _E_PLOIDY, _E_DS, _E_QUAL, _E_UNSORTED, _E_TOO_MANY = range(1, 10)
 
 
@@ -168,7 +177,12 @@ def _parse_float(buf: np.ndarray, p: int, end: int) -> tuple[float, bool]:
     if p != end:
         return np.nan, False
     e = exp - frac
-    v = mant * 10.0**e if e >= 0 else mant / 10.0 ** (-e)
+    if 0 <= e <= 22:  # powers of ten up to 1e22 are exact doubles: the same value as 10.0**e, without pow
+        v = mant * _POW10[e]
+    elif -22 <= e < 0:
+        v = mant / _POW10[-e]
+    else:
+        v = mant * 10.0**e if e >= 0 else mant / 10.0 ** (-e)
     return (-v if neg else v), True
 
 
@@ -204,6 +218,76 @@ def _allele(c: int, na: int) -> int:
     if a < 0 or a > 9:
         return -3
     return a if a <= na else -4
+
+
+@numba.njit(cache=True, nogil=True)
+def _gt_ds_line(
+    buf: np.ndarray,
+    p: int,
+    n: int,
+    n_samples: int,
+    na: int,
+    gt: np.ndarray,
+    mk: np.ndarray,
+    ph: np.ndarray,
+    ac: np.ndarray,
+    ds: np.ndarray,
+) -> int:
+    """The samples of a ``GT:DS`` line starting at ``buf[p]`` when every one is ``a/b:DS``.
+
+    Returns the start of the next line, or -1 to fall back to the general parser.
+
+    A DS is ``.`` (NaN) or digits with an optional ``.`` and fraction, at most 15 digits in
+    all, so the integer mantissa is exact and ``mantissa / 10**fraction`` is the value
+    :func:`_parse_float` computes; a sign, an exponent, a comma (one DS per ALT) or a CR
+    line end falls back.
+    """
+    for smp in range(n_samples):
+        if p + 5 >= n:
+            return -1
+        c1 = buf[p + 1]
+        if (c1 != 47 and c1 != 124) or buf[p + 3] != 58:
+            return -1
+        x = buf[p] - 48
+        y = buf[p + 2] - 48
+        x = -1 if x == -2 else x  # '.'
+        y = -1 if y == -2 else y
+        if x < -1 or x > na or y < -1 or y > na:
+            return -1
+        i = p + 4
+        if buf[i] == 46 and (buf[i + 1] == 9 or buf[i + 1] == 10):
+            v = np.nan
+            i += 1
+        else:
+            mant = 0
+            nd = 0
+            frac = 0
+            while i < n and 48 <= buf[i] <= 57:
+                mant = mant * 10 + (buf[i] - 48)
+                nd += 1
+                i += 1
+            if i < n and buf[i] == 46:
+                i += 1
+                while i < n and 48 <= buf[i] <= 57:
+                    mant = mant * 10 + (buf[i] - 48)
+                    nd += 1
+                    frac += 1
+                    i += 1
+            if nd == 0 or nd > 15 or i >= n:
+                return -1
+            v = float(mant) / _POW10[frac]
+        c = buf[i]
+        if (c != 9 and c != 10) or ((c == 10) != (smp == n_samples - 1)):
+            return -1
+        gt[smp, 0] = x
+        gt[smp, 1] = y
+        mk[smp, 0] = x < 0
+        mk[smp, 1] = y < 0
+        ph[smp] = c1 == 124
+        ac[smp] = -1 if x < 0 or y < 0 else x + y
+        ds[smp] = v
+        p = i + 1
+    return p
 
 
 @numba.njit(cache=True, nogil=True)
@@ -385,6 +469,17 @@ def _parse_block(buf: np.ndarray, n_samples: int, n_lines: int) -> tuple:  # typ
                 rec += 1
                 continue
             p = fields[rec, 9]
+        elif gi == 0 and di == 1 and f1 - f0 == 5 and na <= 1:
+            # fast path of FORMAT GT:DS, biallelic: "0/1:0.8312" (one-character alleles, DS as
+            # digits with an optional fraction of at most 15 digits in all, or "."); any other
+            # form sends the whole line to the general parser below, which gives the same values
+            q = _gt_ds_line(buf, p, n, n_samples, na, gt[row], mk[row], ph[row], ac[row], ds[row])
+            if q >= 0:
+                p = q
+                fields[rec, 10] = p - 1
+                row += 1
+                rec += 1
+                continue
         for smp in range(n_samples):
             # fast path: a one-character-allele diploid GT first ("0/1", "1|0", "./.")
             k0 = 0
@@ -640,11 +735,28 @@ def _bgzf_blocks(data: bytes | memoryview) -> tuple[list[tuple[int, int]], int]:
 
 
 def _inflate(data: bytes, blocks: list[tuple[int, int]]) -> bytes:
-    """Decompress BGZF blocks (zlib releases the GIL: runs in parallel threads)."""
-    out = []
+    """Decompress BGZF blocks; a corrupt block raises ``zlib.error``.
+
+    libdeflate (the ``deflate`` package; what htslib uses too) inflates a whole block in
+    one call into a buffer of the block's ISIZE: about twice as fast as zlib here, and it
+    releases the GIL, so groups of blocks run in parallel threads. zlib is the fallback.
+    """
+    out: list[bytes | bytearray] = []
+    view = memoryview(data)
     for off, size in blocks:
         xlen = struct.unpack_from("<H", data, off + 10)[0]
-        out.append(zlib.decompress(data[off + 12 + xlen : off + size - 8], wbits=-15))
+        payload = view[off + 12 + xlen : off + size - 8]
+        if _libdeflate is None:
+            out.append(zlib.decompress(payload, wbits=-15))
+            continue
+        isize = struct.unpack_from("<I", data, off + size - 4)[0]
+        try:
+            text = _libdeflate.deflate_decompress(payload, isize)
+        except _libdeflate.DeflateError as exc:
+            raise zlib.error(f"{exc}") from None
+        if len(text) != isize:
+            raise zlib.error("the block's ISIZE does not match its data")
+        out.append(text)
     return b"".join(out)
 
 
@@ -771,7 +883,16 @@ def _create_calls(
     dims: tuple[str, ...],
     fill_value: Any = None,
 ) -> Any:
-    """A per-call array compressed as bio2zarr does it (Blosc, bit shuffle; lz4 for speed): smaller and faster."""
+    """A per-call array compressed as bio2zarr does it (Blosc, bit shuffle; lz4 for speed): smaller and faster.
+
+    Measured on chunks of 10,000 samples x 838 variants (CPU time per chunk): bit shuffle
+    makes int8 calls 2.4x smaller and encodes them 1.7x faster than no shuffle; lz4 level
+    1 or 9 and blosclz are within 15 % of level 5, zstd level 1 is 1.5x smaller but 2x
+    slower. A bool mask encodes faster without shuffle only when few calls are missing
+    (4 ms instead of 9 at 2 % missing alleles, 19 ms instead of 8 and 2.7x larger at 47 %),
+    so every per-call array keeps bit shuffle. ``call_dosage`` (float32) is bit-shuffled
+    too: the fastest to encode of lz4 with bit, byte or no shuffle.
+    """
     import numcodecs
 
     arr = stage.group.create_array(
