@@ -19,6 +19,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 import biolake as bl
 from biolake.cli import main as cli_main
+from biolake.discovery import similarity as similarity_job
 from biolake.discovery.similarity import RESULT_COLUMNS, similar
 from biolake.errors import InputError
 from biolake.io.molecules import ingest_molecules
@@ -163,6 +164,24 @@ def test_similar__default_is_top_100_registered_in_lake(library):
     _assert_same(got, expected)
     assert lake.info("nci_hits").run_id == lake.runs(limit=1)[0].id
     assert lake.to_pandas("nci_hits").equals(got.astype(lake.to_pandas("nci_hits").dtypes.to_dict()))
+
+
+@pytest.mark.parametrize(("chunk_rows", "threshold"), [(64, None), (300, None), (97, 0.35)])
+def test_similar__top_k_second_round_equals_rdkit(library, monkeypatch, chunk_rows, threshold):
+    """With a small first round (48 rows per query), the second round searches the rest of the bands."""
+    monkeypatch.setattr(similarity_job, "_ROUND1_ROWS", 40)
+    rounds = []
+    run = similarity_job._run
+    monkeypatch.setattr(
+        similarity_job, "_run", lambda backend, tasks, *a, **kw: rounds.append(tasks) or run(backend, tasks, *a, **kw)
+    )
+    lake, table, fps, queries, _ = library
+    got = similar(lake, "nci", queries, top_k=3, threshold=threshold, chunk_rows=chunk_rows)
+    _assert_same(got, _expected(table, fps, queries, "tanimoto", k=3, t=threshold))
+    assert len(rounds) == 2 and rounds[1]  # the second round searched rows
+    searched = [(c.start, c.stop) for tasks in rounds for c in tasks]
+    rows = [r for a, b in searched for r in range(a, b)]
+    assert len(rows) == len(set(rows))  # no row twice
 
 
 @pytest.fixture(scope="module")

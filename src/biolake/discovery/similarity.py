@@ -7,10 +7,13 @@ exactly RDKit's scores (``DataStructs.BulkTanimotoSimilarity`` and friends, see
 :mod:`biolake.stats.similarity`), ordered by similarity descending, ties by id.
 
 The job maps the kernel over chunks of the fingerprint array on a backend (threads by
-default, processes, or a Dask cluster); each chunk is read by the worker itself and
-skipped without reading its fingerprints when no query can reach it (Swamidass–Baldi
-popcount bounds). A top-k search runs in two rounds: first the chunks holding each
-query's own popcount, whose k-th best score then prunes the other chunks exactly.
+default, processes, or a Dask cluster). From the popcount bins alone (``bin_start``) it
+finds, per query, the run of rows whose popcount can reach the score sought
+(Swamidass–Baldi bounds) and sends each chunk only the rows some query's run covers;
+chunks outside every run are never read. Workers memory-map those rows of the raw
+(uncompressed) chunk files. A top-k search runs in two rounds: first the rows of the
+popcounts nearest each query's own, whose k-th best score then bounds, exactly, the rows
+left to search.
 
 Result columns (:data:`RESULT_COLUMNS`):
 
@@ -34,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import numbers
 import os
 from collections.abc import Mapping, Sequence
@@ -51,8 +55,7 @@ from biolake.lake import DatasetInfo, Lake
 from biolake.lake.backend import get_backend
 from biolake.lake.chunks import ArrayChunk
 from biolake.lake.progress import NullProgress, Progress
-from biolake.lake.tables import iter_parquet_batches
-from biolake.stats.similarity import METRICS, threshold_search, topk_search
+from biolake.stats.similarity import METRICS, popcounts, threshold_search, topk_search
 
 __all__ = ["RESULT_COLUMNS", "RESULT_SCHEMA", "Queries", "load_queries", "similar"]
 
@@ -67,6 +70,7 @@ RESULT_SCHEMA = pa.schema(
 )
 RESULT_COLUMNS = RESULT_SCHEMA.names
 _DEFAULT_TOP_K = 100
+_ROUND1_ROWS = 32_768  # rows per query searched before the floor is set
 
 
 class Queries:
@@ -143,6 +147,7 @@ def _search_chunk(
     chunk: ArrayChunk,
     *,
     queries: np.ndarray,
+    bin_start: np.ndarray,
     mode: str,
     k: int,
     threshold: float,
@@ -151,28 +156,115 @@ def _search_chunk(
     alpha: float,
     beta: float,
 ) -> dict[str, np.ndarray]:
-    """Search one chunk of the popcount-sorted fingerprints (runs on a worker)."""
-    import zarr
+    """Search rows ``chunk.start:chunk.stop`` of the popcount-sorted fingerprints (runs on a worker).
 
-    group = zarr.open_group(chunk.path, mode="r")
-    pops = np.asarray(group["popcount"][chunk.start : chunk.stop], dtype=np.int32)
+    The rows' popcounts come from ``bin_start`` (rows with popcount ``p`` are
+    ``bin_start[p]:bin_start[p + 1]``), so only the fingerprint words and, for ties, the keys are read.
+    """
+    start, stop = chunk.start, chunk.stop
+    pops = _pops_from_bins(bin_start, start, stop)
+    fps = read_fingerprint_rows(chunk.path, start, stop)
     if mode == "threshold":
-        if not _reachable(queries, pops, threshold, metric, alpha, beta):
-            return _empty_threshold()
-        fps = np.asarray(group["fp"][chunk.start : chunk.stop])
         qi, rows, scores = threshold_search(
             queries, fps, pops, threshold=threshold, metric=metric, alpha=alpha, beta=beta
         )
-        keys = np.asarray(group["key"][chunk.start : chunk.stop])[rows]
-        return {"query": qi, "pos": rows + chunk.start, "score": scores, "key": keys}
-    if floor is not None and not _reachable(queries, pops, floor, metric, alpha, beta):
-        return _empty_threshold()
-    fps = np.asarray(group["fp"][chunk.start : chunk.stop])
-    keys = np.asarray(group["key"][chunk.start : chunk.stop])
+        if rows.size == 0:
+            return _empty_threshold()
+        keys = _array_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
+        return {"query": qi, "pos": rows + start, "score": scores, "key": keys[rows]}
+    keys = _array_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
     s, kk, r, counts = topk_search(queries, fps, pops, keys, k=k, floor=floor, metric=metric, alpha=alpha, beta=beta)
     mask = np.arange(s.shape[1])[None, :] < counts[:, None]
     qi = np.nonzero(mask)[0]
-    return {"query": qi, "pos": r[mask] + chunk.start, "score": s[mask], "key": kk[mask]}
+    return {"query": qi, "pos": r[mask] + start, "score": s[mask], "key": kk[mask]}
+
+
+def _pops_from_bins(bin_start: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Popcounts (``int32``) of rows ``start:stop`` of a popcount-sorted array, from its bin starts."""
+    if stop <= start:
+        return np.zeros(0, np.int32)
+    p0 = int(np.searchsorted(bin_start, start, side="right")) - 1
+    p1 = int(np.searchsorted(bin_start, stop - 1, side="right")) - 1
+    counts = np.minimum(bin_start[p0 + 1 : p1 + 2], stop) - np.maximum(bin_start[p0 : p1 + 1], start)
+    return np.repeat(np.arange(p0, p1 + 1, dtype=np.int32), counts)
+
+
+def read_fingerprint_rows(path: str | os.PathLike[str], start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the ``fp`` array of a fingerprint dataset, ``(rows, words)`` ``uint64``.
+
+    The words are stored uncompressed (Zarr v2, no filters), so each chunk file is the raw
+    little-endian rows: they are memory-mapped (read from the page cache without a copy
+    when the rows lie in one chunk) instead of decoded through Zarr, which costs ~20x the
+    search itself. Any other layout, or a chunk Zarr did not write (all zero), is read
+    through Zarr.
+    """
+    return _array_rows(path, "fp", start, stop).astype(np.uint64, copy=False)
+
+
+def _array_rows(path: str | os.PathLike[str], name: str, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` (first axis) of the Zarr v2 array ``name`` of a dataset, read chunk file by chunk file.
+
+    Raw chunks are memory-mapped; compressed ones are decoded with their own numcodecs codec
+    (Zarr's per-read overhead is ~2 ms, more than decoding a 512 KiB chunk). Any layout this
+    does not know (filters, Fortran order, chunked on other axes, another format) or a chunk
+    file that is missing (all fill value) is read through Zarr.
+    """
+    adir = Path(path) / name
+    try:
+        meta = json.loads((adir / ".zarray").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    shape, chunks = list(meta.get("shape") or []), list(meta.get("chunks") or [])
+    known = (
+        meta.get("zarr_format") == 2
+        and not meta.get("filters")
+        and meta.get("order") == "C"
+        and len(shape) >= 1
+        and len(chunks) == len(shape)
+        and chunks[1:] == shape[1:]
+        and chunks[0] > 0
+    )
+    pieces: list[np.ndarray] = []
+    if known:
+        try:
+            dtype = np.dtype(meta["dtype"])
+            codec = None
+            if meta.get("compressor") is not None:
+                import numcodecs
+
+                codec = numcodecs.get_codec(dict(meta["compressor"]))
+        except (TypeError, ValueError, KeyError, ImportError):
+            known = False
+    if known:
+        step, inner, sep = int(chunks[0]), [int(s) for s in shape[1:]], meta.get("dimension_separator") or "."
+        row_items = int(np.prod(inner, dtype=np.int64)) if inner else 1
+        for ci in range(start // step, (stop - 1) // step + 1 if stop > start else 0):
+            lo, hi = max(start, ci * step) - ci * step, min(stop, (ci + 1) * step) - ci * step
+            f = adir / (str(ci) + "".join(f"{sep}0" for _ in inner))
+            size = step * row_items * dtype.itemsize
+            if not f.is_file():
+                known = False
+                break
+            if codec is None:
+                if f.stat().st_size < size:
+                    known = False
+                    break
+                mm = np.memmap(
+                    f, dtype=dtype, mode="r", offset=lo * row_items * dtype.itemsize, shape=(hi - lo, *inner)
+                )
+                pieces.append(mm.view(np.ndarray))
+            else:
+                buf = codec.decode(f.read_bytes())
+                arr = np.frombuffer(buf, dtype=dtype)
+                if arr.size != step * row_items:
+                    known = False
+                    break
+                pieces.append(arr.reshape(step, *inner)[lo:hi])
+    if not known:
+        return np.asarray(zarr.open_array(str(adir), mode="r")[start:stop])
+    if not pieces:
+        return np.zeros((0, *shape[1:]), np.dtype(meta["dtype"]))
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def _empty_threshold() -> dict[str, np.ndarray]:
@@ -184,29 +276,84 @@ def _empty_threshold() -> dict[str, np.ndarray]:
     }
 
 
-def _reachable(
-    queries: np.ndarray, pops: np.ndarray, t: float | np.ndarray, metric: str, alpha: float, beta: float
-) -> bool:
-    """Whether some popcount of the chunk lets some query reach its score ``t`` (bounds only)."""
-    if pops.size == 0:
-        return False
-    from biolake.stats.similarity import popcounts
+def _bands(
+    qpop: np.ndarray, bin_start: np.ndarray, t: np.ndarray, metric: str, alpha: float, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the rows ``lo:hi`` whose popcount lets it reach its score ``t`` (Swamidass–Baldi bound).
 
-    y = popcounts(queries).astype(np.float64)[:, None]
-    z = np.unique(pops).astype(np.float64)[None, :]
+    The bound ``score(min(y, z), y, z)`` grows with ``z`` up to the query's popcount ``y`` and
+    falls after it, so the popcounts that can reach ``t`` form one range, i.e. one run of rows.
+    A query with ``t <= 0`` gets every row.
+    """
+    n_pop = bin_start.shape[0] - 1  # popcounts 0 .. n_bits
+    y = qpop.astype(np.float64)[:, None]
+    z = np.arange(n_pop, dtype=np.float64)[None, :]
     x = np.minimum(y, z)
     if metric == "tanimoto":
-        d = y + z - x
-        num = x
+        d, num = y + z - x, x
     elif metric == "dice":
-        d = y + z
-        num = 2.0 * x
+        d, num = y + z, 2.0 * x
     else:
-        d = alpha * y + beta * z + (1.0 - alpha - beta) * x
-        num = x
+        d, num = alpha * y + beta * z + (1.0 - alpha - beta) * x, x
     bound = np.divide(num, d, out=np.zeros_like(d), where=d != 0)
-    t = np.broadcast_to(np.asarray(t, dtype=np.float64).reshape(-1, 1), (y.shape[0], 1))
-    return bool(np.any(bound >= t - 1e-9))
+    ok = bound >= (np.asarray(t, dtype=np.float64)[:, None] - 1e-9)
+    ok[np.asarray(t) <= 0] = True
+    anyok = ok.any(axis=1)
+    first = np.argmax(ok, axis=1)
+    last = n_pop - 1 - np.argmax(ok[:, ::-1], axis=1)
+    lo = np.where(anyok, bin_start[first], 0)
+    hi = np.where(anyok, bin_start[last + 1], 0)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+def _tasks(
+    path: str,
+    grid: list[tuple[int, int]],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    done: list[tuple[int, int]] | None = None,
+) -> list[ArrayChunk]:
+    """The rows of each chunk of ``grid`` that some query's band ``lo:hi`` covers, one task per chunk.
+
+    Rows in the ranges ``done`` (searched already for every query) are left out, which may
+    split a chunk into several tasks.
+    """
+    pieces = grid
+    if done:
+        cut = sorted(done)
+        pieces = []
+        for a, b in grid:
+            for c, d in cut:
+                if d <= a or c >= b:
+                    continue
+                if c > a:
+                    pieces.append((a, c))
+                a = max(a, d)
+            if a < b:
+                pieces.append((a, b))
+    tasks = []
+    for a, b in pieces:
+        hit = (lo < b) & (hi > a) & (hi > lo)
+        if hit.any():
+            tasks.append(ArrayChunk(path, "fp", max(a, int(lo[hit].min())), min(b, int(hi[hit].max()))))
+    return tasks
+
+
+def _near_band(qpop: np.ndarray, bin_start: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the rows of the popcounts nearest its own, at least ``rows`` of them (or all)."""
+    n_pop = bin_start.shape[0] - 1
+    n = int(bin_start[-1])
+    lo = np.zeros(qpop.shape[0], np.int64)
+    hi = np.zeros(qpop.shape[0], np.int64)
+    for i, y in enumerate(np.minimum(qpop, n_pop - 1).tolist()):
+        w = 0
+        while True:
+            a, b = int(bin_start[max(0, y - w)]), int(bin_start[min(n_pop, y + w + 1)])
+            if b - a >= min(rows, n) or w > n_pop:
+                break
+            w += 1
+        lo[i], hi[i] = a, b
+    return lo, hi
 
 
 # --------------------------------------------------------------------------- job
@@ -222,6 +369,12 @@ def molecule_table(lake: Lake, library: str) -> DatasetInfo:
 
 def _resolve_library(lake: Lake, library: str) -> tuple[str, DatasetInfo]:
     """(molecule table name, fingerprint dataset) of a library given by either name."""
+    table_info, fp_info = _resolve(lake, library)
+    return table_info.name, fp_info
+
+
+def _resolve(lake: Lake, library: str) -> tuple[DatasetInfo, DatasetInfo]:
+    """(molecule table, fingerprint dataset) of a library given by either name."""
     info = lake.info(library)
     if info.kind == "table":
         fp_name = info.attrs.get("fingerprints")
@@ -229,9 +382,9 @@ def _resolve_library(lake: Lake, library: str) -> tuple[str, DatasetInfo]:
             raise InputError(
                 "is not a molecule library (ingest it with 'biolake ingest molecules')", file=f"lake:{info.name}"
             )
-        table_name, info = info.name, lake.info(fp_name)
+        table_info, info = info, lake.info(fp_name)
     else:
-        table_name = str(info.attrs.get("molecules"))
+        table_info = lake.info(str(info.attrs.get("molecules")))
     if info.encoding != FP_ENCODING[0]:
         raise InputError("is not a fingerprint dataset", file=f"lake:{info.name}")
     if info.encoding_version > FP_ENCODING[1]:
@@ -239,7 +392,7 @@ def _resolve_library(lake: Lake, library: str) -> tuple[str, DatasetInfo]:
             f"fingerprint layout version {info.encoding_version} is newer than this biolake reads",
             file=f"lake:{info.name}",
         )
-    return table_name, info
+    return table_info, info
 
 
 def _check_options(
@@ -343,7 +496,8 @@ def similar(
     >>> similar(lake, "library", ["c1ccccc1O", "CCO"], threshold=0.7)  # doctest: +SKIP
     """
     k = _check_options(top_k, threshold, metric, alpha, beta, chunk_rows)
-    table_name, fp_info = _resolve_library(lake, library)
+    table_info, fp_info = _resolve(lake, library)
+    table_name = table_info.name
     group = zarr.open_group(str(fp_info.path), mode="r")
     fp_spec = str(group.attrs["fp"])
     queries = load_queries(query, fp_spec)
@@ -363,21 +517,29 @@ def similar(
     inputs = [f"lake:{table_name}", *queries.sources]
     with lake.run("discovery similar", params=params, inputs=inputs) as run:
         n, step = int(group["fp"].shape[0]), chunk_rows or int(group["fp"].chunks[0])
-        chunks = [ArrayChunk(str(fp_info.path), "fp", a, min(a + step, n)) for a in range(0, n, step)]
-        common = {"queries": queries.fps, "metric": metric, "alpha": float(alpha), "beta": float(beta)}
-        with progress.task(f"Searching {table_name}", total=len(chunks)) as task, get_backend(scheduler) as backend:
+        grid = [(a, min(a + step, n)) for a in range(0, n, step)]
+        bin_start = np.asarray(group["bin_start"][:], dtype=np.int64)
+        qpop = popcounts(queries.fps)
+        common = {
+            "queries": queries.fps,
+            "bin_start": bin_start,
+            "metric": metric,
+            "alpha": float(alpha),
+            "beta": float(beta),
+        }
+        with progress.task(f"Searching {table_name}", total=n) as task, get_backend(scheduler) as backend:
             if k is None:
                 assert threshold is not None
-                parts = []
-                for part in backend.map(
-                    _search_chunk, chunks, mode="threshold", k=1, threshold=float(threshold), floor=None, **common
-                ):
-                    parts.append(part)
-                    task.advance()
+                t = np.full(len(queries), float(threshold))
+                tasks = _tasks(str(fp_info.path), grid, *_bands(qpop, bin_start, t, metric, alpha, beta))
+                task.advance(n - _rows(tasks))  # pruned by the popcount bounds
+                parts = _run(
+                    backend, tasks, task, mode="threshold", k=1, threshold=float(threshold), floor=None, **common
+                )
                 merged = _merge(parts, None, len(queries))
             else:
-                merged = _topk_rounds(backend, chunks, group, queries, k, threshold, common, task)
-        df = _finish(lake, table_name, group, queries, merged)
+                merged = _topk_rounds(backend, str(fp_info.path), grid, qpop, k, threshold, common, task)
+        df = _finish(table_info, group, queries, merged)
         if out is not None:
             run.result(pa.Table.from_pandas(df, schema=RESULT_SCHEMA, preserve_index=False), out)
         else:
@@ -388,40 +550,52 @@ def similar(
 
 def _topk_rounds(
     backend: Any,
-    chunks: list[ArrayChunk],
-    group: Any,
-    queries: Queries,
+    path: str,
+    grid: list[tuple[int, int]],
+    qpop: np.ndarray,
     k: int,
     threshold: float | None,
     common: dict[str, Any],
     task: Any,
 ) -> dict[str, np.ndarray]:
-    """Top-k in two rounds: each query's home chunk first, then the rest with its k-th score as floor."""
-    from biolake.stats.similarity import popcounts
+    """Top-k in two rounds: the rows nearest each query's popcount first, then the rest with its k-th score as floor.
 
-    bin_start = np.asarray(group["bin_start"][:])
-    qpop = np.minimum(popcounts(queries.fps), bin_start.shape[0] - 2)
-    starts = np.array([c.start for c in chunks], dtype=np.int64)
-    n = int(chunks[-1].stop) if chunks else 0
-    home_pos = np.minimum(bin_start[qpop], max(n - 1, 0))
-    home = sorted({int(np.searchsorted(starts, p, side="right") - 1) for p in home_pos}) if chunks else []
-    base_floor = np.full(len(queries), -1.0 if threshold is None else float(threshold))
-    round1 = [chunks[i] for i in home]
-    parts = []
-    for part in backend.map(_search_chunk, round1, mode="topk", k=k, threshold=0.0, floor=base_floor, **common):
-        parts.append(part)
-        task.advance()
-    first = _merge(parts, k, len(queries))
+    Rows of popcounts near the query's own hold the best scores they can (the bound peaks at
+    the query's popcount), so round 1 searches at least ``max(16 k, 32768)`` of them per query;
+    its k-th best score bounds the popcount band left to search (exactly: a row outside it
+    cannot reach that score), and round 2 reads only the rows of those bands not yet searched.
+    """
+    nq = qpop.shape[0]
+    bin_start = common["bin_start"]
+    base_floor = np.full(nq, -1.0 if threshold is None else float(threshold))
+    lo, hi = _bands(qpop, bin_start, base_floor, common["metric"], common["alpha"], common["beta"])
+    near_lo, near_hi = _near_band(qpop, bin_start, max(16 * k, _ROUND1_ROWS))
+    round1 = _tasks(path, grid, np.maximum(lo, near_lo), np.minimum(hi, near_hi))
+    parts = _run(backend, round1, task, mode="topk", k=k, threshold=0.0, floor=base_floor, **common)
+    first = _merge(parts, k, nq)
     floor = base_floor.copy()
-    counts = np.bincount(first["query"], minlength=len(queries))
+    counts = np.bincount(first["query"], minlength=nq)
     for qi in np.nonzero(counts >= k)[0]:
         floor[qi] = max(floor[qi], float(first["score"][first["query"] == qi][k - 1]))
-    home_set = set(home)
-    rest = [c for i, c in enumerate(chunks) if i not in home_set]
-    for part in backend.map(_search_chunk, rest, mode="topk", k=k, threshold=0.0, floor=floor, **common):
+    lo, hi = _bands(qpop, bin_start, floor, common["metric"], common["alpha"], common["beta"])
+    rest = _tasks(path, grid, lo, hi, done=[(c.start, c.stop) for c in round1])
+    task.advance(_rows(grid) - _rows(round1) - _rows(rest))  # pruned
+    parts += _run(backend, rest, task, mode="topk", k=k, threshold=0.0, floor=floor, **common)
+    return _merge(parts, k, nq)
+
+
+def _run(backend: Any, tasks: list[ArrayChunk], task: Any, **kwargs: Any) -> list[dict[str, np.ndarray]]:
+    """Search the tasks on the backend, advancing the progress by the rows of each."""
+    parts = []
+    for i, part in enumerate(backend.map(_search_chunk, tasks, **kwargs)):
         parts.append(part)
-        task.advance()
-    return _merge(parts, k, len(queries))
+        task.advance(tasks[i].stop - tasks[i].start)
+    return parts
+
+
+def _rows(tasks: list[ArrayChunk] | list[tuple[int, int]]) -> int:
+    """Rows covered by tasks or ``(start, stop)`` ranges."""
+    return sum((t.stop - t.start) if isinstance(t, ArrayChunk) else (t[1] - t[0]) for t in tasks)
 
 
 def _merge(parts: list[dict[str, np.ndarray]], k: int | None, n_queries: int) -> dict[str, np.ndarray]:
@@ -439,11 +613,11 @@ def _merge(parts: list[dict[str, np.ndarray]], k: int | None, n_queries: int) ->
     return cat
 
 
-def _finish(lake: Lake, table_name: str, group: Any, queries: Queries, merged: dict[str, np.ndarray]) -> pd.DataFrame:
+def _finish(table_info: DatasetInfo, group: Any, queries: Queries, merged: dict[str, np.ndarray]) -> pd.DataFrame:
     """Add ids, SMILES and ranks to the merged hits."""
     pos = merged["pos"]
     rows = np.asarray(group["row"].get_coordinate_selection(pos)) if pos.size else np.zeros(0, np.int64)
-    ids, smiles = _lookup(lake, table_name, rows)
+    ids, smiles = _lookup(table_info.path, rows)
     qi = merged["query"]
     first = np.searchsorted(qi, qi, side="left")
     rank = np.arange(qi.size) - first + 1
@@ -458,26 +632,34 @@ def _finish(lake: Lake, table_name: str, group: Any, queries: Queries, merged: d
     )
 
 
-def _lookup(lake: Lake, table_name: str, rows: np.ndarray) -> tuple[list[str], list[str]]:
-    """``id`` and ``smiles`` of table rows (one streaming pass over the two columns)."""
+def _lookup(path: Path, rows: np.ndarray) -> tuple[list[str], list[str]]:
+    """``id`` and ``smiles`` of table rows, reading (in parallel) only the row groups that hold them."""
     if rows.size == 0:
         return [], []
+    import pyarrow.parquet as pq
+
     wanted = np.unique(rows)
-    path = lake.info(table_name).path
-    found_ids: dict[int, str] = {}
-    found_smiles: dict[int, str] = {}
+    ids: list[str] = []
+    smiles: list[str] = []
     offset = 0
-    for batch in iter_parquet_batches(path, columns=["id", "smiles"]):
-        end = offset + batch.num_rows
-        lo, hi = np.searchsorted(wanted, [offset, end])
-        if hi > lo:
-            local = wanted[lo:hi] - offset
-            ids = batch.column(0).take(pa.array(local)).to_pylist()
-            smi = batch.column(1).take(pa.array(local)).to_pylist()
-            for r, i, s in zip(wanted[lo:hi].tolist(), ids, smi, strict=True):
-                found_ids[r] = i
-                found_smiles[r] = s
-        offset = end
+    for f in sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]:
+        pf = pq.ParquetFile(f)
+        meta = pf.metadata
+        groups, local, base = [], [], 0
+        for g in range(meta.num_row_groups):
+            size = meta.row_group(g).num_rows
+            lo, hi = np.searchsorted(wanted, [offset, offset + size])
+            if hi > lo:
+                groups.append(g)
+                local.append(wanted[lo:hi] - offset + base)
+                base += size
+            offset += size
+        if groups:
+            table = pf.read_row_groups(groups, columns=["id", "smiles"], use_threads=True)
+            take = pa.array(np.concatenate(local))
+            ids += table.column("id").take(take).to_pylist()
+            smiles += table.column("smiles").take(take).to_pylist()
         if offset > wanted[-1]:
             break
-    return [found_ids[int(r)] for r in rows], [found_smiles[int(r)] for r in rows]
+    at = np.searchsorted(wanted, rows)
+    return [ids[i] for i in at.tolist()], [smiles[i] for i in at.tolist()]

@@ -36,6 +36,13 @@ for search pruning: ``fp`` (molecules, words), ``popcount`` (int32, ascending), 
 tie-breaker of searches) and ``bin_start`` (rows with popcount ``p`` are
 ``bin_start[p]:bin_start[p + 1]``). Attributes: ``fp`` (the spec), ``n_bits``.
 
+The same group holds ``pattern`` (molecules, 32 words; **in table row order**): RDKit's
+substructure-screening ``PatternFingerprint`` (2048 bits) of each molecule as rebuilt from its
+canonical SMILES — the molecule :func:`biolake.discovery.substructure.substructure` verifies,
+so a query's pattern bits ⊆ the molecule's bits is a necessary condition for a match
+(attribute ``pattern``: ``rdkit-pattern:2048``). Libraries ingested before it existed have no
+``pattern`` array and are searched without a screen.
+
 ``NAME_rejects`` (table): ``record, line, id, input, reason`` of every record RDKit
 cannot read. Their number is in the attributes (``n_molecules``, ``n_rejects``) of
 ``NAME``; with ``strict=True`` the first one is an :class:`~biolake.errors.InputError`
@@ -81,6 +88,7 @@ __all__ = [
     "FP_ENCODING",
     "MOLECULE_FORMATS",
     "MOLECULE_SCHEMA",
+    "PATTERN_BITS",
     "REJECT_SCHEMA",
     "FingerprintSpec",
     "fingerprint_words",
@@ -88,6 +96,7 @@ __all__ = [
     "mol_from_record",
     "molecule_format",
     "parse_fp_spec",
+    "pattern_words",
     "read_molecules",
 ]
 
@@ -137,6 +146,8 @@ _FP_EXPECTED = (
     "(BITS 64-16384; a multiple of 4 for morgancount) or 'maccs'"
 )
 _FP_TARGET_BYTES = 16 << 20
+PATTERN_BITS = 2048
+PATTERN_SPEC = f"rdkit-pattern:{PATTERN_BITS}"
 _SMILES_NAMES = ("smiles", "canonical_smiles", "smi")
 _ID_NAMES = ("id", "name", "compound_id", "mol_id")
 
@@ -235,6 +246,30 @@ def _pack(bits: np.ndarray, n_words: int) -> np.ndarray:
     padded[:, : bits.shape[1]] = bits
     packed = np.ascontiguousarray(np.packbits(padded, axis=1, bitorder="little"))
     return packed.view("<u8").astype(np.uint64, copy=False).reshape(n, n_words)
+
+
+def pattern_words(mols: Sequence[Any]) -> np.ndarray:
+    """RDKit ``PatternFingerprint`` (2048 bits) of molecules or query molecules, packed as
+    ``(n, 32)`` ``uint64`` words (bit ``i`` is bit ``i % 64`` of word ``i // 64``).
+
+    Parameters
+    ----------
+    mols
+        RDKit ``Mol`` objects (a SMARTS query molecule gives the bits every match needs).
+
+    Returns
+    -------
+    numpy.ndarray
+        The packed fingerprints.
+    """
+    text = "".join(_pattern_hex(m) for m in mols)
+    return np.frombuffer(bytes.fromhex(text), dtype="<u8").astype(np.uint64).reshape(len(mols), PATTERN_BITS // 64)
+
+
+def _pattern_hex(mol: Any) -> str:
+    from rdkit import Chem, DataStructs
+
+    return DataStructs.BitVectToFPSText(Chem.PatternFingerprint(mol, fpSize=PATTERN_BITS))
 
 
 def fingerprint_words(mols: Sequence[Any], spec: str | FingerprintSpec) -> np.ndarray:
@@ -514,12 +549,13 @@ def _describe(mol: Any) -> tuple[Any, ...]:
 
 def _parse_chunk(records: list[Record], *, fmt: str, fp: str) -> dict[str, Any]:
     """Kernel: parse, describe and fingerprint one chunk of records (runs in a worker)."""
-    from rdkit import rdBase
+    from rdkit import Chem, rdBase
 
     spec = parse_fp_spec(fp)
     rows: list[tuple[Any, ...]] = []
     rejects: list[tuple[Any, ...]] = []
     bits = np.zeros((len(records), spec.n_bits), dtype=np.uint8)
+    screen: list[str] = []
     n = 0
     for record, line, text, ident, props in records:
         mol, reason = mol_from_record(text, fmt)
@@ -528,6 +564,13 @@ def _parse_chunk(records: list[Record], *, fmt: str, fp: str) -> dict[str, Any]:
                 with rdBase.BlockLogs():
                     described = _describe(mol)
                     bits[n] = _fp_bits(mol, spec)
+                    # the screen must describe the molecule searches rebuild from the canonical SMILES
+                    same = fmt != "sdf" and text == described[0]
+                    rebuilt = mol if same else Chem.MolFromSmiles(described[0])
+                    try:
+                        pattern_hex = _pattern_hex(rebuilt)
+                    except Exception:  # no screen for this molecule: all bits set, it is always verified
+                        pattern_hex = "f" * (PATTERN_BITS // 4)
             except Exception as exc:  # RDKit raises several types for odd molecules
                 mol, reason = None, f"RDKit failed on the molecule: {' '.join(str(exc).split())}"
         if mol is None:
@@ -535,6 +578,7 @@ def _parse_chunk(records: list[Record], *, fmt: str, fp: str) -> dict[str, Any]:
             rejects.append((record, line, ident, first[:200], reason))
             continue
         rows.append((ident, *described, record, line, props))
+        screen.append(pattern_hex)
         n += 1
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in MOLECULE_SCHEMA]
     batch = pa.RecordBatch.from_arrays(
@@ -547,7 +591,14 @@ def _parse_chunk(records: list[Record], *, fmt: str, fp: str) -> dict[str, Any]:
         schema=REJECT_SCHEMA,
     )
     bits = bits[:n]
-    return {"batch": batch, "rejects": rej, "fp": _pack(bits, spec.n_words), "popcount": bits.sum(1, dtype=np.int32)}
+    pattern = np.frombuffer(bytes.fromhex("".join(screen)), dtype="<u8").astype(np.uint64)
+    return {
+        "batch": batch,
+        "rejects": rej,
+        "fp": _pack(bits, spec.n_words),
+        "popcount": bits.sum(1, dtype=np.int32),
+        "pattern": pattern.reshape(n, PATTERN_BITS // 64),
+    }
 
 
 def _chunked(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -715,11 +766,12 @@ def _parse_file(
         progress.task(f"Ingesting {path.name}", total=size) as task,
         get_backend(scheduler) as backend,
         open(raw_path, "wb") as raw,
+        open(raw_path.with_suffix(".pattern"), "wb") as raw_pattern,
     ):
         try:
             results = backend.map(_parse_chunk, _chunked(records, chunk_size), fmt=fmt, fp=str(spec))
             for result in results:
-                n_mols, n_rej = _take(result, path, strict, table, rejects, raw, pops, n_mols, n_rej)
+                n_mols, n_rej = _take(result, path, strict, table, rejects, (raw, raw_pattern), pops, n_mols, n_rej)
                 task.update(min(size, src.position))
         finally:
             src.close()
@@ -732,7 +784,7 @@ def _take(
     strict: bool,
     table: Any,
     rejects: Any,
-    raw: Any,
+    raw: tuple[Any, Any],
     pops: list[np.ndarray],
     n_mols: int,
     n_rej: int,
@@ -749,7 +801,8 @@ def _take(
         )
     table.write(result["batch"])
     rejects.write(rej)
-    raw.write(np.ascontiguousarray(result["fp"]).tobytes())
+    raw[0].write(np.ascontiguousarray(result["fp"]).tobytes())
+    raw[1].write(np.ascontiguousarray(result["pattern"], dtype="<u8").tobytes())
     pops.append(result["popcount"])
     return n_mols + result["batch"].num_rows, n_rej + rej.num_rows
 
@@ -798,6 +851,7 @@ def _write_fingerprints(
     stage.write("key", keys[order] if n else keys, chunks=(rows_per_chunk,), dims=("molecules",))
     bin_start = np.searchsorted(sorted_pops, np.arange(spec.n_bits + 2), side="left").astype(np.int64)
     stage.write("bin_start", bin_start, dims=("popcount_bins",))
+    _write_pattern(stage, raw_path.with_suffix(".pattern"), n)
     stage.attrs.update(
         {
             "fp": str(spec),
@@ -806,5 +860,21 @@ def _write_fingerprints(
             "molecules": name,
             "encoding": FP_ENCODING[0],
             "encoding_version": FP_ENCODING[1],
+            "pattern": PATTERN_SPEC,
         }
     )
+
+
+def _write_pattern(stage: Any, raw_path: Path, n: int) -> None:
+    """The substructure-screen fingerprints, in table row order (uncompressed, like ``fp``)."""
+    words = PATTERN_BITS // 64
+    rows_per_chunk = max(1, min(max(n, 1), _FP_TARGET_BYTES // (words * 8)))
+    arr = stage.group.create_array(
+        "pattern", shape=(n, words), dtype="uint64", chunks=(rows_per_chunk, words), compressors=None
+    )
+    arr.attrs["_ARRAY_DIMENSIONS"] = ["molecules", "pattern_words"]
+    if n:
+        mm = np.memmap(raw_path, dtype="<u8", mode="r", shape=(n, words))
+        for start in range(0, n, rows_per_chunk):
+            arr[start : start + rows_per_chunk] = mm[start : start + rows_per_chunk]
+        del mm

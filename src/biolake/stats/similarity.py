@@ -15,11 +15,20 @@ share at most ``min(y, z)`` bits with the query, so its score is at most
 ``score(min(y, z), y, z)``; with the library sorted by popcount, the rows that can
 reach a threshold form one contiguous range (found by binary search), and a top-k
 search narrows each query's popcount band to the rows whose bound reaches its k-th best
-score so far. Rows are scored in tiles of 256 (64 KiB at 2048 bits) with every query
-before the next tile, so a tile is read from memory once for all queries. The kernels
-are numba-compiled with the GIL released (``nogil``) so threads run them in parallel;
-popcounts use the SWAR bit trick that LLVM compiles to the hardware ``popcnt``
-instruction (vectorized, ``vpopcntq``, where the CPU has it).
+score so far. Within the band, a row is scored only if it shares at least the fewest
+bits ``x`` that can reach the score for its popcount (a table per query and popcount,
+found by bisection on the exact score, with a slack of 1e-9), so most rows cost a
+popcount and an integer comparison, and every kept score is tested exactly.
+
+Rows are scored in tiles of 64 (16 KiB at 2048 bits, in L1 cache) with every query
+before the next tile, so the library is read from memory once per batch of queries.
+From 4 queries on, a tile is first transposed (word-major) and each query sweeps it
+with the loop over rows innermost: LLVM vectorizes that loop across rows (8 rows per
+AVX-512 register, no horizontal sums); with fewer queries rows are scored one by one
+(a single query is bound by memory bandwidth anyway). The kernels are numba-compiled
+with the GIL released (``nogil``) so threads run them in parallel; popcounts use the
+SWAR bit trick that LLVM compiles to the hardware ``popcnt`` instruction (vectorized,
+``vpopcntq``, where the CPU has it).
 
 The kernels know nothing of files or of the lake (see ``biolake.discovery.similarity``
 for the chunked job).
@@ -62,11 +71,61 @@ def _popcount64(x: np.uint64) -> np.uint64:  # pragma: no cover  (compiled)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _common(a: np.ndarray, i: int, b: np.ndarray, j: int) -> float:  # pragma: no cover
+def _common(a: np.ndarray, i: int, b: np.ndarray, j: int) -> int:  # pragma: no cover
     c = np.uint64(0)
     for w in range(a.shape[1]):
         c += _popcount64(a[i, w] & b[j, w])
-    return float(c)
+    return np.int64(c)
+
+
+@numba.njit(nogil=True, cache=True)
+def _transpose_tile(lib, r0, m, tt):  # pragma: no cover
+    """Copy library rows ``r0:r0+m`` word-major into ``tt`` (``(words, TILE)``)."""
+    nw = lib.shape[1]
+    for j in range(m):
+        for w in range(nw):
+            tt[w, j] = lib[r0 + j, w]
+
+
+@numba.njit(nogil=True, cache=True)
+def _tile_counts(q, i, tt, acc):  # pragma: no cover
+    """``acc[j]`` = bits query ``i`` shares with row ``j`` of a transposed tile, for every ``j``.
+
+    The loop over the tile's rows is innermost, so it vectorizes across rows (8 rows per
+    AVX-512 register, no horizontal sums); 8 words are summed per pass over ``acc``.
+    """
+    nw, t = tt.shape
+    for j in range(t):
+        acc[j] = 0
+    w = 0
+    while w + 8 <= nw:
+        q0, q1, q2, q3 = q[i, w], q[i, w + 1], q[i, w + 2], q[i, w + 3]
+        q4, q5, q6, q7 = q[i, w + 4], q[i, w + 5], q[i, w + 6], q[i, w + 7]
+        t0, t1, t2, t3 = tt[w], tt[w + 1], tt[w + 2], tt[w + 3]
+        t4, t5, t6, t7 = tt[w + 4], tt[w + 5], tt[w + 6], tt[w + 7]
+        for j in range(t):
+            c0 = _popcount64(q0 & t0[j]) + _popcount64(q1 & t1[j])
+            c1 = _popcount64(q2 & t2[j]) + _popcount64(q3 & t3[j])
+            c2 = _popcount64(q4 & t4[j]) + _popcount64(q5 & t5[j])
+            c3 = _popcount64(q6 & t6[j]) + _popcount64(q7 & t7[j])
+            acc[j] += (c0 + c1) + (c2 + c3)
+        w += 8
+    while w < nw:
+        q0 = q[i, w]
+        t0 = tt[w]
+        for j in range(t):
+            acc[j] += _popcount64(q0 & t0[j])
+        w += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _counts(q, i, lib, r0, a, b, tt, acc, batched):  # pragma: no cover
+    """Bits query ``i`` shares with rows ``a:b`` of the tile starting at ``r0``, into ``acc[r - r0]``."""
+    if batched:
+        _tile_counts(q, i, tt, acc)
+    else:
+        for r in range(a, b):
+            acc[r - r0] = np.uint64(_common(q, i, lib, r))
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -84,6 +143,37 @@ def _score(x: float, y: float, z: float, metric: int, alpha: float, beta: float)
 @numba.njit(nogil=True, cache=True, inline="always")
 def _bound(y: float, z: float, metric: int, alpha: float, beta: float) -> float:  # pragma: no cover
     return _score(min(y, z), y, z, metric, alpha, beta)
+
+
+@numba.njit(nogil=True, cache=True)
+def _min_common(y, z, f, metric, alpha, beta, slack):  # pragma: no cover
+    """Fewest common bits ``x`` with ``score(x, y, z) >= f - slack`` (``min(y, z) + 1`` if none).
+
+    For fixed ``y`` and ``z`` every metric grows with ``x`` (up to one rounding step, which
+    ``slack`` absorbs), so rows sharing fewer bits cannot reach ``f`` and are skipped
+    without computing their score; the rows kept are then tested exactly.
+    """
+    top = min(y, z)
+    if f - slack <= 0.0:
+        return 0
+    lo, hi = 0, top + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _score(float(mid), float(y), float(z), metric, alpha, beta) >= f - slack:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_min_common(table, y, z0, z1, f, metric, alpha, beta, slack):  # pragma: no cover
+    for z in range(z0, z1 + 1):
+        table[z] = _min_common(y, z, f, metric, alpha, beta, slack)
+
+
+_TILE = 64  # library rows per tile: 16 KiB at 2048 bits, stays in L1 for all queries
+_BATCH = 4  # from this many queries a tile is transposed once and swept by all of them
 
 
 @numba.njit(nogil=True, cache=True)
@@ -162,13 +252,26 @@ def _bulk(q, qpop, lib, lpop, metric, alpha, beta):  # pragma: no cover
     nq = q.shape[0]
     n = lib.shape[0]
     out = np.empty((nq, n), np.float64)
-    tile = 256
-    for r0 in range(0, n, tile):
-        r1 = min(n, r0 + tile)
+    batched = nq >= _BATCH
+    tt = np.empty((lib.shape[1], _TILE), np.uint64)
+    acc = np.empty(_TILE, np.uint64)
+    zf = np.empty(_TILE, np.float64)
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        m = r1 - r0
+        for j in range(m):
+            zf[j] = float(lpop[r0 + j])
+        if batched:
+            _transpose_tile(lib, r0, m, tt)
         for i in range(nq):
             y = float(qpop[i])
-            for r in range(r0, r1):
-                out[i, r] = _score(_common(q, i, lib, r), y, float(lpop[r]), metric, alpha, beta)
+            if batched:
+                _tile_counts(q, i, tt, acc)
+                for j in range(m):
+                    out[i, r0 + j] = _score(float(np.int64(acc[j])), y, zf[j], metric, alpha, beta)
+            else:
+                for j in range(m):
+                    out[i, r0 + j] = _score(float(_common(q, i, lib, r0 + j)), y, zf[j], metric, alpha, beta)
     return out
 
 
@@ -230,39 +333,61 @@ def _pop_range(y, lpop, t, metric, alpha, beta, slack):  # pragma: no cover
 
 
 @numba.njit(nogil=True, cache=True)
+def _grow(oq, orow, osc, m):  # pragma: no cover
+    cap = 2 * oq.shape[0]
+    oq2 = np.empty(cap, np.int64)
+    orow2 = np.empty(cap, np.int64)
+    osc2 = np.empty(cap, np.float64)
+    oq2[:m] = oq[:m]
+    orow2[:m] = orow[:m]
+    osc2[:m] = osc[:m]
+    return oq2, orow2, osc2
+
+
+@numba.njit(nogil=True, cache=True)
 def _threshold(q, qpop, lib, lpop, t, metric, alpha, beta, slack):  # pragma: no cover
     nq = q.shape[0]
     n = lib.shape[0]
+    nbits = lib.shape[1] * 64
     starts = np.empty(nq, np.int64)
     stops = np.empty(nq, np.int64)
+    # xmin[i, z]: fewest common bits that can reach t for query i and a row of popcount z
+    xmin = np.zeros((nq, nbits + 1), np.int64)
     for i in range(nq):
         lo, hi = _pop_range(float(qpop[i]), lpop, t, metric, alpha, beta, slack)
         starts[i] = lo
         stops[i] = hi
-    cap = 1024
-    oq = np.empty(cap, np.int64)
-    orow = np.empty(cap, np.int64)
-    osc = np.empty(cap, np.float64)
+        if hi > lo:
+            _fill_min_common(xmin[i], qpop[i], lpop[lo], lpop[hi - 1], t, metric, alpha, beta, slack)
+    oq = np.empty(1024, np.int64)
+    orow = np.empty(1024, np.int64)
+    osc = np.empty(1024, np.float64)
     m = 0
-    tile = 256
-    for r0 in range(0, n, tile):
-        r1 = min(n, r0 + tile)
+    batched = nq >= _BATCH
+    tt = np.empty((lib.shape[1], _TILE), np.uint64)
+    acc = np.empty(_TILE, np.uint64)
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        transposed = False
         for i in range(nq):
             a = max(r0, starts[i])
             b = min(r1, stops[i])
+            if a >= b:
+                continue
+            if batched and not transposed:
+                _transpose_tile(lib, r0, r1 - r0, tt)
+                transposed = True
+            _counts(q, i, lib, r0, a, b, tt, acc, batched)
             y = float(qpop[i])
+            xm = xmin[i]
             for r in range(a, b):
-                s = _score(_common(q, i, lib, r), y, float(lpop[r]), metric, alpha, beta)
+                x = np.int64(acc[r - r0])
+                if x < xm[lpop[r]]:
+                    continue
+                s = _score(float(x), y, float(lpop[r]), metric, alpha, beta)
                 if s >= t:
-                    if m == cap:
-                        cap *= 2
-                        oq2 = np.empty(cap, np.int64)
-                        orow2 = np.empty(cap, np.int64)
-                        osc2 = np.empty(cap, np.float64)
-                        oq2[:m] = oq[:m]
-                        orow2[:m] = orow[:m]
-                        osc2[:m] = osc[:m]
-                        oq, orow, osc = oq2, orow2, osc2
+                    if m == oq.shape[0]:
+                        oq, orow, osc = _grow(oq, orow, osc, m)
                     oq[m] = i
                     orow[m] = r
                     osc[m] = s
@@ -353,31 +478,54 @@ def _sift_up(hs, hk, hr, pos):  # pragma: no cover
 def _topk(q, qpop, lib, lpop, keys, k, floor, metric, alpha, beta, slack):  # pragma: no cover
     nq = q.shape[0]
     n = lib.shape[0]
+    nbits = lib.shape[1] * 64
     hs = np.full((nq, k), -1.0)
     hk = np.full((nq, k), -1, np.int64)
     hr = np.full((nq, k), -1, np.int64)
     sizes = np.zeros(nq, np.int64)
     lo = np.zeros(nq, np.int64)
     hi = np.full(nq, n, np.int64)
+    # xmin[i, z]: fewest common bits that can reach the score a row must beat (the floor, then
+    # the k-th best so far) as it was when xf[i, z] was set; refreshed for a tile's popcounts when
+    # that score has risen since, so it may lag behind it (which never prunes a hit)
+    xmin = np.zeros((nq, nbits + 1), np.int64)
+    xf = np.full((nq, nbits + 1), -1.0)
     for i in range(nq):
         if floor[i] > 0.0:
             lo[i], hi[i] = _pop_range(float(qpop[i]), lpop, floor[i], metric, alpha, beta, slack)
-    tile = 256
-    for r0 in range(0, n, tile):
-        r1 = min(n, r0 + tile)
+    batched = nq >= _BATCH
+    tt = np.empty((lib.shape[1], _TILE), np.uint64)
+    acc = np.empty(_TILE, np.uint64)
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        transposed = False
         for i in range(nq):
             a = max(r0, lo[i])
             b = min(r1, hi[i])
             if a >= b:
                 continue
+            if batched and not transposed:
+                _transpose_tile(lib, r0, r1 - r0, tt)
+                transposed = True
+            _counts(q, i, lib, r0, a, b, tt, acc, batched)
             y = float(qpop[i])
             f = floor[i]
             s_i = hs[i]
             k_i = hk[i]
             r_i = hr[i]
+            xm = xmin[i]
+            cur = f if sizes[i] < k else max(f, s_i[0])
+            if cur > 0.0:
+                for z in range(lpop[a], lpop[b - 1] + 1):
+                    if xf[i, z] < cur:
+                        xm[z] = _min_common(qpop[i], z, cur, metric, alpha, beta, slack)
+                        xf[i, z] = cur
             changed = False
             for r in range(a, b):
-                s = _score(_common(q, i, lib, r), y, float(lpop[r]), metric, alpha, beta)
+                x = np.int64(acc[r - r0])
+                if x < xm[lpop[r]]:
+                    continue
+                s = _score(float(x), y, float(lpop[r]), metric, alpha, beta)
                 if s < f:
                     continue
                 key = keys[r]
