@@ -207,7 +207,7 @@ def packed_lanes(prep: LinregPrep, samples: np.ndarray | None, n_all: int) -> np
 
 @numba.njit(cache=True, nogil=True)
 def _scan_packed(
-    packed: np.ndarray, lanes: np.ndarray, pw: int, wt_full: np.ndarray, x_full: np.ndarray, incl: np.ndarray
+    packed: np.ndarray, lanes: np.ndarray, pw: int, miss_rows: np.ndarray, incl: np.ndarray
 ) -> tuple[Any, ...]:  # pragma: no cover - compiled
     """:func:`_scan` on 2-bit packed rows (four samples per byte, see :func:`biolake.io.plink.pack_alt_count`).
 
@@ -215,7 +215,8 @@ def _scan_packed(
     four samples' codes (built from pairs: 2 × 16 entries, then 256), so each variant adds
     one table row per byte — a quarter of the additions of the per-sample products, with
     no decoding. Missing calls (counted in a lane) are then visited sample by sample for
-    the corrections of :func:`_scan`.
+    the corrections of :func:`_scan`: each adds its sample's contiguous row of
+    ``miss_rows`` (see :class:`PackedPrep`) to the variant's sums.
     """
     m, nb = packed.shape
     width = lanes.shape[2]
@@ -289,6 +290,8 @@ def _scan_packed(
     n_incl = 0
     for i in range(incl.shape[0]):
         n_incl += incl[i]
+    n_rows = miss_rows.shape[1]
+    acc = np.zeros(n_rows)
     for v in range(m):
         for s in range(pw):
             prod[v, s] = sums[v, s]
@@ -303,6 +306,8 @@ def _scan_packed(
             gmax[v] = 0  # one genotype value only: constant
         if nm == 0:
             continue
+        for ln in range(n_rows):
+            acc[ln] = 0.0
         for j in range(nb):
             bt = packed[v, j]
             mk = bt & (bt >> 1) & 0x55
@@ -310,21 +315,20 @@ def _scan_packed(
                 continue
             for k in range(4):
                 if (mk >> (2 * k)) & 1:
-                    i = 4 * j + k
-                    if not incl[i]:
-                        continue
-                    ri = wt_full[p, i]
-                    yy[v] += ri * ri
-                    for s in range(p):
-                        qs = wt_full[s, i]
-                        c[v, s] += qs * ri
-                        xs[v, s] += x_full[i, s]
-                        xss[v, s] += x_full[i, s] * x_full[i, s]
-                        for t in range(s + 1):
-                            a[v, s, t] += qs * wt_full[t, i]
+                    row = miss_rows[4 * j + k]  # zero for samples outside the analysis
+                    for ln in range(n_rows):
+                        acc[ln] += row[ln]
+        ln = 0
         for s in range(p):
-            for t in range(s):
-                a[v, t, s] = a[v, s, t]
+            for t in range(s + 1):
+                a[v, s, t] = acc[ln]
+                a[v, t, s] = acc[ln]
+                ln += 1
+        for s in range(p):
+            c[v, s] = acc[ln + s]
+            xs[v, s] = acc[ln + p + 1 + s]
+            xss[v, s] = acc[ln + 2 * p + 1 + s]
+        yy[v] = acc[ln + p]
     return n_miss, gsum, gg, gmin, gmax, prod, a, c, yy, xs, xss
 
 
@@ -342,6 +346,12 @@ class PackedPrep:
         self.x_full[idx] = x
         self.incl = np.zeros(n_all + 3, dtype=np.bool_)
         self.incl[idx] = True
+        # per sample, what a missing call removes from the sums: q_s·q_t (t ≤ s), q·r, r², x, x²
+        q, r = wt[:-1].T, wt[-1]
+        si, ti = np.tril_indices(q.shape[1])
+        rows = np.column_stack([q[:, si] * q[:, ti], q * r[:, None], r * r, x, x * x])
+        self.miss_rows = np.zeros((n_all + 3, rows.shape[1]))
+        self.miss_rows[idx] = rows
 
 
 def packed_prep(prep: LinregPrep, *, samples: np.ndarray | None, n_all: int) -> PackedPrep:
@@ -371,7 +381,7 @@ def design_stats(
         assert packed_prep is not None
         pk = np.ascontiguousarray(packed, dtype=np.uint8)
         m, n = pk.shape[0], x.shape[0]
-        scan = _scan_packed(pk, packed_prep.lanes, p + 1, packed_prep.wt_full, packed_prep.x_full, packed_prep.incl)
+        scan = _scan_packed(pk, packed_prep.lanes, p + 1, packed_prep.miss_rows, packed_prep.incl)
     else:
         dosage = np.ascontiguousarray(dosage, dtype=np.int8)
         m, n = dosage.shape
@@ -390,7 +400,11 @@ def design_stats(
         bm = b[rows]
         rhs = np.stack([bm, c], axis=2)
         sol = np.full_like(rhs, np.nan)
-        solvable = np.linalg.cond(a) < 1e12
+        # A = Q_SᵀQ_S has eigenvalues in (0, 1] and λ_min ≥ 1 − tr(Σ_miss q_i q_iᵀ): where that bound is
+        # far from 0, cond(A) < 1e12 without computing it (an SVD per variant, the slow part with missing calls)
+        solvable = 1.0 - np.trace(a_corr[rows], axis1=1, axis2=2) > 1e-6
+        if not solvable.all():
+            solvable[~solvable] = np.linalg.cond(a[~solvable]) < 1e12
         if solvable.any():
             sol[solvable] = np.linalg.solve(a[solvable], rhs[solvable])
         ainv_b, ainv_c = sol[:, :, 0], sol[:, :, 1]

@@ -56,6 +56,7 @@ from biolake.stats.linreg import (
     design_stats,
     linreg_prepare,
 )
+from biolake.stats.logistic_batch import logistic_batch, null_coef
 
 __all__ = ["FIRTH_MODES", "logistic_block", "logistic_gwas"]
 
@@ -289,6 +290,24 @@ def _firth(x: np.ndarray, y: np.ndarray, coef: np.ndarray, hinv: np.ndarray) -> 
     return 2
 
 
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _alt_sums(dosage: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per variant, ALT alleles among the called cases (``Σ g·y``) and among all called samples (exact sums)."""
+    m, n = dosage.shape
+    case_g = np.zeros(m)
+    tot_g = np.zeros(m)
+    for v in range(m):
+        sc = 0.0
+        st = 0.0
+        for i in range(n):
+            g = max(dosage[v, i], 0)
+            st += g
+            sc += g * y[i]
+        case_g[v] = sc
+        tot_g[v] = st
+    return case_g, tot_g
+
+
 @numba.njit(cache=True, nogil=True)
 def _logistic_rows(
     dosage: np.ndarray, x: np.ndarray, y: np.ndarray, skip: np.ndarray, mode: int
@@ -371,12 +390,16 @@ def logistic_block(
     firth: str = "fallback",
     prep: LinregPrep | None = None,
     check_collinearity: bool = True,
+    batched: bool = True,
 ) -> dict[str, np.ndarray]:
     """Statistics of every variant (row) of ``dosage`` for the 0/1 trait ``y`` and design ``x`` (``[1 | covariates]``).
 
     ``prep`` (:func:`biolake.stats.linreg.linreg_prepare` of ``y`` and the covariates)
-    is computed when not given. Returns ``a1_freq``, ``obs_ct``, ``beta``, ``se``,
-    ``stat`` (z), ``p`` and ``errcode`` (indices into
+    is computed when not given. With ``batched`` (the default) the variants that need
+    neither Firth nor plink2's failure rules are fitted together by
+    :func:`biolake.stats.logistic_batch.logistic_batch` (the same estimates to about
+    1e-10); ``batched=False`` fits every variant by the per-variant code. Returns
+    ``a1_freq``, ``obs_ct``, ``beta``, ``se``, ``stat`` (z), ``p`` and ``errcode`` (indices into
     :data:`biolake.stats.linreg.ERRCODES`; ``UNFINISHED`` rows keep their statistics, as
     plink2 prints them).
     """
@@ -388,7 +411,21 @@ def logistic_block(
     d = design_stats(dosage, prep, check_collinearity=check_collinearity)
     err = d["errcode"]
     mode = FIRTH_MODES.index(firth)
-    beta, se, err2 = _logistic_rows(dosage, x, y, err != 0, mode)
+    skip = err != 0
+    fitted = np.zeros(len(err), dtype=bool)
+    batch: dict[str, np.ndarray] = {}
+    if batched and mode != 2:
+        # the well-behaved variants as matrix products (logistic_batch); the rest one by one below
+        case_g, tot_g = _alt_sums(dosage, y)
+        idx = np.flatnonzero(~skip & (case_g > 0) & (case_g < tot_g))
+        if idx.size:
+            batch = logistic_batch(dosage[idx], y, x, null_coef(y, x))
+            batch["idx"] = idx[batch["ok"]]
+            fitted[batch["idx"]] = True
+    beta, se, err2 = _logistic_rows(dosage, x, y, skip | fitted, mode)
+    if batch:
+        beta[batch["idx"]] = batch["beta"][batch["ok"]]
+        se[batch["idx"]] = batch["se"][batch["ok"]]
     err = np.where(err != 0, err, err2).astype(np.int8)
     obs = d["obs"]
     with np.errstate(divide="ignore", invalid="ignore"):
