@@ -51,7 +51,9 @@ PHENOTYPE_SCHEMA = pa.schema(
 RECOMMENDATION_SCHEMA = pa.schema([(c, pa.string()) for c in RECOMMENDATION_OUTPUT_COLUMNS])
 
 
-_SPILL_ROWS = 50_000
+# Rows held in memory before they go to the spill file, and the size of the batches read back from it: the
+# recommendation rows carry long texts (≈ 1 kB per row as Python dicts), so a batch costs ≈ 10 MB.
+_SPILL_ROWS = 10_000
 
 
 class _Spill:
@@ -79,7 +81,11 @@ class _Spill:
             if self.rows:
                 self._flush()
             self.writer.close()
-            yield from pq.ParquetFile(self.path).iter_batches(batch_size=_SPILL_ROWS)
+            pool = pa.default_memory_pool()
+            for batch in pq.ParquetFile(self.path).iter_batches(batch_size=_SPILL_ROWS):
+                yield batch
+                del batch
+                pool.release_unused()  # the reader's threads leave freed pages in their allocator heaps
         elif self.rows:
             yield from pa.Table.from_pylist(self.rows, schema=self.schema).to_batches()
 

@@ -1,9 +1,11 @@
 """Star-allele matching of a VCF as PharmCAT's NamedAlleleMatcher (PharmCAT 3.1.1, matcher 2.0.0).
 
 :func:`match_vcf` reads the VCF once (only the records at the positions of the allele definitions are
-kept, as compact per-sample genotype codes: ≈ 2 bytes per sample and PGx position), then yields one
+kept, as compact per-sample genotype codes: ≈ 2 bytes per sample and PGx position; with more than
+``_BLOCK`` samples they go to a temporary file), then yields one
 :class:`~biolake.precision.pgx.calls.GeneCall` per sample (VCF column order) and gene (alphabetical) —
-every gene PharmCAT calls from a VCF by default (CYP2D6 is not: it needs an outside call).
+every gene PharmCAT calls from a VCF by default (CYP2D6 is not: it needs an outside call). Samples are
+matched ``_BLOCK`` at a time, so memory does not depend on the number of samples.
 
 Semantics (PharmCAT's defaults: top candidates only, no combination/partial alleles except for DPYD/RYR1):
 
@@ -41,7 +43,13 @@ from biolake.precision.pgx.calls import GeneCall
 
 __all__ = ["match_vcf"]
 
-_MEMO_MAX = 20_000
+# Samples matched together: their genotype codes (≈ 2 bytes per PGx position) are the only per-sample state;
+# a VCF with more samples keeps its codes in a temporary file and is matched block by block.
+_BLOCK = 2_048
+# Results of distinct per-gene genotype patterns (a few kB each), cleared when full: most samples of a large VCF
+# repeat a common pattern, the rare ones fill any cache. 20,000 entries instead (the earlier size) cost ≈ 20 MB
+# more at 10,000 samples than at 1,000 for ≈ 9 % less matching CPU.
+_MEMO_MAX = 4_096
 
 
 def __getattr__(name: str):
@@ -85,35 +93,53 @@ def match_vcf(
     if samples is not None:
         check_param("match_vcf", "samples", samples, not isinstance(samples, str), "a list of sample names")
     wanted = {gd.chr_pos(i) for g in gene_list for gd in (defs[g],) for i in range(len(gd.positions))}
-    data = read_pgx_vcf(vcf, wanted, samples=samples)
+    data = read_pgx_vcf(vcf, wanted, samples=samples, spill_above=_BLOCK)
+    try:
+        yield from _match_blocks(data, defs, gene_list, top_candidates_only)
+    finally:
+        data.close()
+
+
+def _match_blocks(data, defs: dict[str, GeneDefinition], gene_list: list[str], top_only: bool) -> Iterator[GeneCall]:
+    """The calls of ``data``'s samples, ``_BLOCK`` samples at a time (memory independent of the sample count)."""
     n = len(data.samples)
-    # per gene: for every definition position the records there and a (positions × samples) code matrix
-    prepared = []
+    per_gene = []  # per gene: for every definition position the records there, and the codes' dtype
     for g in gene_list:
         gd = defs[g]
         recs = [data.records.get(gd.chr_pos(i), []) for i in range(len(gd.positions))]
-        cols = [r.codes for rs in recs for r in rs]
-        mat = np.vstack(cols) if cols else np.zeros((0, n), dtype=np.uint16)
-        if mat.dtype != np.uint32 and any(c.dtype == np.uint32 for c in cols):
-            mat = mat.astype(np.uint32)
-        prepared.append((gd, recs, np.ascontiguousarray(mat.T)))
-    other_vec = _other_variants(defs, data) if "DPYD" in gene_list else np.zeros(n, dtype=bool)
+        wide = any(r.codes.dtype == np.uint32 for rs in recs for r in rs)
+        per_gene.append((gd, recs, np.uint32 if wide else np.uint16))
     memo: dict[tuple[str, bytes, bool], GeneResult] = {}
-    for s, sample in enumerate(data.samples):
-        other = bool(other_vec[s])
-        for gd, recs, mat in prepared:
-            key = (gd.gene, mat[s].tobytes(), other and gd.gene == "DPYD")
-            res = memo.get(key)
-            if res is None:
-                res = _call(gd, recs, mat[s], data.path, top_candidates_only, other)
-                if len(memo) >= _MEMO_MAX:
-                    memo.clear()
-                memo[key] = res
-            yield _gene_call(sample, gd, res)
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        # per gene a (samples × positions) code matrix of this block of samples
+        prepared = []
+        for gd, recs, dtype in per_gene:
+            flat = [r for rs in recs for r in rs]
+            mat = np.empty((stop - start, len(flat)), dtype=dtype)
+            for j, r in enumerate(flat):
+                mat[:, j] = data.codes(r, start, stop)
+            prepared.append((gd, recs, mat))
+        other_vec = (
+            _other_variants(defs, data, start, stop) if "DPYD" in gene_list else np.zeros(stop - start, dtype=bool)
+        )
+        for s in range(start, stop):
+            sample = data.samples[s]
+            other = bool(other_vec[s - start])
+            for gd, recs, mat in prepared:
+                row = mat[s - start]
+                key = (gd.gene, row.tobytes(), other and gd.gene == "DPYD")
+                res = memo.get(key)
+                if res is None:
+                    res = _call(gd, recs, row, data.path, top_only, other)
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[key] = res
+                yield _gene_call(sample, gd, res)
 
 
-def _other_variants(defs: dict[str, GeneDefinition], data) -> np.ndarray:
-    """Per sample: a non-reference genotype at any PGx position read except DPYD's HapB3 pair.
+def _other_variants(defs: dict[str, GeneDefinition], data, start: int, stop: int) -> np.ndarray:
+    """Per sample of ``start:stop``: a non-reference genotype at any PGx position read except DPYD's HapB3 pair.
 
     PharmCAT's DpydHapB3Matcher decides between two branches on this whole-sample fact (it looks at every
     position PharmCAT read, CYP2D6's included; CYP2D6 positions are not read here).
@@ -121,7 +147,7 @@ def _other_variants(defs: dict[str, GeneDefinition], data) -> np.ndarray:
     dpyd = defs["DPYD"]
     skip = {dpyd.chr_pos(dpyd.rsids.index(r)) for r in ("rs56038477", "rs75017182")}
     refs = {gd.chr_pos(i): gd.refs[i] for gd in defs.values() for i in range(len(gd.positions))}
-    out = np.zeros(len(data.samples), dtype=bool)
+    out = np.zeros(stop - start, dtype=bool)
     for key, recs in data.records.items():
         if key in skip:
             continue
@@ -129,7 +155,7 @@ def _other_variants(defs: dict[str, GeneDefinition], data) -> np.ndarray:
             if r.ref != refs.get(key):
                 continue
             flag = np.array([_has_alt(t[0]) for t in r.tokens], dtype=bool)
-            out |= flag[r.codes]
+            out |= flag[data.codes(r, start, stop)]
     return out
 
 
