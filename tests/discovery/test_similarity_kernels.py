@@ -15,7 +15,8 @@ import pytest
 import zarr
 from rdkit import DataStructs
 
-from biolake.discovery.similarity import _array_rows, _bands, _pops_from_bins, _tasks, read_fingerprint_rows
+from biolake.discovery.similarity import _bands, _pops_from_bins, _tasks, read_fingerprint_rows
+from biolake.lake.arrays import read_rows
 from biolake.stats import similarity as sim
 
 RDKIT = {
@@ -120,7 +121,7 @@ def test_read_fingerprint_rows__memory_map_equals_zarr(tmp_path):
     assert isinstance(read_fingerprint_rows(tmp_path / "raw", 10, 200).base, np.memmap)  # no copy
 
 
-def test_array_rows__compressed_1d_chunks_equal_zarr(tmp_path):
+def test_read_rows__compressed_1d_chunks_equal_zarr(tmp_path):
     """The ``key`` array (int64, Blosc, 1-D) read chunk by chunk with its codec equals Zarr's read."""
     keys = np.random.default_rng(8).permutation(1000).astype(np.int64)
     keys[600:900] = 0  # a chunk of fill values that Zarr does not write
@@ -128,8 +129,8 @@ def test_array_rows__compressed_1d_chunks_equal_zarr(tmp_path):
     group.create_array("key", shape=keys.shape, dtype="int64", chunks=(300,), fill_value=0)[:] = keys
     group.create_array("f4", shape=(1000, 3), dtype="float32", chunks=(300, 1))[:] = 1.5  # chunked across columns
     for a, b in [(0, 1000), (0, 300), (299, 301), (450, 899), (610, 650), (900, 1000), (7, 7)]:
-        np.testing.assert_array_equal(_array_rows(tmp_path / "ds", "key", a, b), keys[a:b])
-        np.testing.assert_array_equal(_array_rows(tmp_path / "ds", "f4", a, b), np.full((b - a, 3), 1.5, np.float32))
+        np.testing.assert_array_equal(read_rows(tmp_path / "ds", "key", a, b), keys[a:b])
+        np.testing.assert_array_equal(read_rows(tmp_path / "ds", "f4", a, b), np.full((b - a, 3), 1.5, np.float32))
 
 
 def test_bands_and_tasks__cover_every_row_that_can_reach_the_score():

@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 from collections.abc import Mapping, Sequence
@@ -52,6 +51,7 @@ import zarr
 from biolake.errors import InputError, check_param
 from biolake.io.molecules import FP_ENCODING, fingerprint_words, mol_from_record, molecule_format, read_molecules
 from biolake.lake import DatasetInfo, Lake
+from biolake.lake.arrays import read_rows
 from biolake.lake.backend import get_backend
 from biolake.lake.chunks import ArrayChunk
 from biolake.lake.progress import NullProgress, Progress
@@ -170,9 +170,9 @@ def _search_chunk(
         )
         if rows.size == 0:
             return _empty_threshold()
-        keys = _array_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
+        keys = read_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
         return {"query": qi, "pos": rows + start, "score": scores, "key": keys[rows]}
-    keys = _array_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
+    keys = read_rows(chunk.path, "key", start, stop).astype(np.int64, copy=False)
     s, kk, r, counts = topk_search(queries, fps, pops, keys, k=k, floor=floor, metric=metric, alpha=alpha, beta=beta)
     mask = np.arange(s.shape[1])[None, :] < counts[:, None]
     qi = np.nonzero(mask)[0]
@@ -198,73 +198,7 @@ def read_fingerprint_rows(path: str | os.PathLike[str], start: int, stop: int) -
     search itself. Any other layout, or a chunk Zarr did not write (all zero), is read
     through Zarr.
     """
-    return _array_rows(path, "fp", start, stop).astype(np.uint64, copy=False)
-
-
-def _array_rows(path: str | os.PathLike[str], name: str, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` (first axis) of the Zarr v2 array ``name`` of a dataset, read chunk file by chunk file.
-
-    Raw chunks are memory-mapped; compressed ones are decoded with their own numcodecs codec
-    (Zarr's per-read overhead is ~2 ms, more than decoding a 512 KiB chunk). Any layout this
-    does not know (filters, Fortran order, chunked on other axes, another format) or a chunk
-    file that is missing (all fill value) is read through Zarr.
-    """
-    adir = Path(path) / name
-    try:
-        meta = json.loads((adir / ".zarray").read_text())
-    except (OSError, ValueError):
-        meta = {}
-    shape, chunks = list(meta.get("shape") or []), list(meta.get("chunks") or [])
-    known = (
-        meta.get("zarr_format") == 2
-        and not meta.get("filters")
-        and meta.get("order") == "C"
-        and len(shape) >= 1
-        and len(chunks) == len(shape)
-        and chunks[1:] == shape[1:]
-        and chunks[0] > 0
-    )
-    pieces: list[np.ndarray] = []
-    if known:
-        try:
-            dtype = np.dtype(meta["dtype"])
-            codec = None
-            if meta.get("compressor") is not None:
-                import numcodecs
-
-                codec = numcodecs.get_codec(dict(meta["compressor"]))
-        except (TypeError, ValueError, KeyError, ImportError):
-            known = False
-    if known:
-        step, inner, sep = int(chunks[0]), [int(s) for s in shape[1:]], meta.get("dimension_separator") or "."
-        row_items = int(np.prod(inner, dtype=np.int64)) if inner else 1
-        for ci in range(start // step, (stop - 1) // step + 1 if stop > start else 0):
-            lo, hi = max(start, ci * step) - ci * step, min(stop, (ci + 1) * step) - ci * step
-            f = adir / (str(ci) + "".join(f"{sep}0" for _ in inner))
-            size = step * row_items * dtype.itemsize
-            if not f.is_file():
-                known = False
-                break
-            if codec is None:
-                if f.stat().st_size < size:
-                    known = False
-                    break
-                mm = np.memmap(
-                    f, dtype=dtype, mode="r", offset=lo * row_items * dtype.itemsize, shape=(hi - lo, *inner)
-                )
-                pieces.append(mm.view(np.ndarray))
-            else:
-                buf = codec.decode(f.read_bytes())
-                arr = np.frombuffer(buf, dtype=dtype)
-                if arr.size != step * row_items:
-                    known = False
-                    break
-                pieces.append(arr.reshape(step, *inner)[lo:hi])
-    if not known:
-        return np.asarray(zarr.open_array(str(adir), mode="r")[start:stop])
-    if not pieces:
-        return np.zeros((0, *shape[1:]), np.dtype(meta["dtype"]))
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    return read_rows(path, "fp", start, stop).astype(np.uint64, copy=False)
 
 
 def _empty_threshold() -> dict[str, np.ndarray]:

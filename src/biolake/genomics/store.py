@@ -27,6 +27,7 @@ import numpy as np
 from biolake.errors import InputError
 from biolake.io.plink import GENOTYPE_ENCODING, GENOTYPE_ENCODING_VERSION
 from biolake.lake import DatasetInfo, Lake
+from biolake.lake.arrays import read_rows
 
 __all__ = ["AUTOSOME_EXCLUDED", "Block", "GenotypeStore", "has_packed", "open_genotypes", "read_block"]
 
@@ -177,9 +178,9 @@ def read_block(block: Block, *, annotations: bool = True, packed: bool = False) 
     sl = slice(block.start, block.stop)
     if packed and "call_genotype_packed" in group:
         counts = None
-        out_packed = np.asarray(group["call_genotype_packed"][sl])
+        out_packed = read_rows(block.path, "call_genotype_packed", block.start, block.stop)
     elif "call_alt_count" in group:
-        counts = np.asarray(group["call_alt_count"][sl])
+        counts = read_rows(block.path, "call_alt_count", block.start, block.stop)
     else:
         counts = _alt_count_from_genotype(np.asarray(group["call_genotype"][sl]))
     if counts is not None and block.samples is not None:

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from biolake.genomics.store import Block, _open_group, has_packed, read_block
+from biolake.lake.arrays import read_rows
 
 __all__ = ["ScoreTask", "score_packed", "score_rows", "score_task"]
 
@@ -233,7 +234,7 @@ def score_task(task: ScoreTask, *, impute: bool) -> tuple[np.ndarray, np.ndarray
     width = task.weights.shape[1] + 2
     if block.samples is None and has_packed(block.path):
         group = _open_group(block.path)
-        packed = np.ascontiguousarray(group["call_genotype_packed"][block.start : block.stop], dtype=np.uint8)
+        packed = np.ascontiguousarray(read_rows(block.path, "call_genotype_packed", block.start, block.stop))
         n = int(group["sample_id"].shape[0])
         acc = np.zeros((4 * packed.shape[1], width))
         score_packed(packed, n, task.rows, task.swap, task.model, task.weights, impute, _BYTE_COUNTS, acc)
