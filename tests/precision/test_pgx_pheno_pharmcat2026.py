@@ -58,6 +58,23 @@ def test_outside_phenotype_call__cyp2d6_pharmcat_rows(diplotype: str, phenotype:
     assert (c.phenotype, c.activity_score) == (phenotype, pytest.approx(score))
 
 
+def test_gene_phenotype__cyp2d6_every_checked_pharmcat_row() -> None:
+    """Every CYP2D6 diplotype entry read off PharmCAT's pages (``checked_rows`` of the saved pages, incl.
+    ``*1x2/*43`` and ``*157/*158`` → Indeterminate, n/a: an allele of unknown activity) gives that row."""
+    pages = json.loads((PAGES / "pharmcat_phenotype_pages.json").read_text(encoding="utf-8"))
+    rows = pages["genes"]["CYP2D6"]["checked_rows"]
+    assert sum(r[2] == "Indeterminate" for r in rows) >= 3
+    gp = gene_phenotype("CYP2D6")
+    assert gp is not None
+    for a1, a2, phenotype, score in rows:
+        got_phenotype, got_score = gp.lookup(a1, a2)
+        assert got_phenotype == phenotype, (a1, a2)
+        if score == "n/a":
+            assert got_score is None, (a1, a2)
+        elif not score.startswith("≥"):
+            assert got_score == pytest.approx(float(score)), (a1, a2)
+
+
 def test_gene_phenotype__g6pd_pharmcat_functions_and_rows() -> None:
     gp = gene_phenotype("G6PD")
     assert gp is not None and gp.version == "2025-11-05-00-25"

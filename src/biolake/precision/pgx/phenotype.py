@@ -47,6 +47,7 @@ __all__ = [
 
 NA = "n/a"
 UNKNOWN = "Unknown"
+INDETERMINATE = "Indeterminate"
 UNASSIGNED_FUNCTION = "Unassigned function"
 LOWEST_FUNCTION_GENES = frozenset({"DPYD", "RYR1"})
 # HLA alleles CPIC recommendations are keyed on (positive / negative), as PharmCAT's lookup keys
@@ -172,6 +173,8 @@ class GenePhenotype:
             if all(v is not None for v in values) and len(values) == 2:
                 score = float(sum(values))  # type: ignore[arg-type]
                 return self.phenotype_of_score(score), score
+            if not self.diplotypes and len(key) == 2 and all(a in self.alleles for a in key):
+                return INDETERMINATE, None  # a defined allele of unknown activity (PharmCAT's CYP2D6 table)
         return NA, None
 
 
