@@ -132,12 +132,13 @@ def substructure_rows(n: int, d: Path) -> list[str]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its Markdown table (``python -m benchmarks screening`` or this file)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-alerts", type=int, default=6000)
     ap.add_argument("--n-cluster", type=int, default=4000)
     ap.add_argument("--n-sub", type=int, default=100_000)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     rows = ["| task (CPU time) | n | RDKit / before | biolake | speed-up | identical |", "|---|---|---|---|---|---|"]
     mols_smi = molecules(max(args.n_alerts, args.n_cluster))
     sub = mols_smi[: args.n_alerts]
@@ -195,7 +196,8 @@ def main() -> None:
         if args.n_sub:
             rows += substructure_rows(args.n_sub, Path(d))
     print("\n".join(rows))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
