@@ -41,17 +41,10 @@ from benchmarks._common import (
     tool,
     write_results,
 )
+from benchmarks.gwas import _dummy  # the same plink2 --dummy genotypes
 
 NAME = "qc"
 HERE = WORK_DIR / NAME
-
-
-def _dummy(prefix: Path, samples: int, variants: int, missing: float) -> None:
-    subprocess.run(
-        ["plink2", "--dummy", str(samples), str(variants), str(missing), "0", "acgt", "--make-bed",
-         "--threads", "2", "--out", str(prefix)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def _compare(variants: Path, samples: Path, ref: Path, n_samples: int) -> list[list[str]]:
