@@ -24,7 +24,11 @@ rather than plink2's single precision:
   in double precision; a converged fit with ``|coef| > 6e4`` fails too;
 * Firth stops when ``max|Δ| ≤ xconv``, ``max|U*| < gconv`` and the penalized
   log-likelihood changes by at most ``lconv`` (plink2: 1e-4 each in single precision,
-  25 iterations; here 1e-9, 1e-7, 1e-10 and 200 iterations);
+  25 iterations; here 1e-9, 1e-7, 1e-10 and 200 iterations), or, once plink2's 1e-4
+  criteria hold, when the steps stop shrinking and leave the penalized log-likelihood unchanged
+  (the floating-point floor, reached by very rare alleles whose large variance amplifies gradient
+  rounding);
+  ``UNFINISHED`` only when plink2's criteria never held;
 * ``INVALID_RESULT`` when a variance is below 1e-20 or not finite, or two estimates
   correlate above 0.99999.
 
@@ -233,6 +237,8 @@ def _firth(x: np.ndarray, y: np.ndarray, coef: np.ndarray, hinv: np.ndarray) -> 
     tmp = np.empty((p, n))
     wts = np.empty(n)
     xconv, gconv, lconv = 1e-9, 1e-7, 1e-10
+    loose = False
+    dmax_old = np.inf
     loglik = _fit_stats(x, y, coef, pp, vv, True)
     _hessian(x, vv, h)
     ok, logdet = _chol_inverse(h, hinv)
@@ -287,7 +293,14 @@ def _firth(x: np.ndarray, y: np.ndarray, coef: np.ndarray, hinv: np.ndarray) -> 
                 coef[a] -= dcoef[a] * mult
         if abs(loglik - loglik_old) <= lconv and dg_converged:
             return 0
-    return 2
+        if dmax <= 1e-4 and grad_max < 1e-4 and abs(loglik - loglik_old) <= 1e-4:
+            loose = True  # plink2's (and logistf's) criteria hold
+            if loglik == loglik_old and dmax >= dmax_old:
+                # the floating-point floor: steps stopped shrinking and no longer change the fit (a rare
+                # allele's large variance turns gradient rounding into steps above xconv)
+                return 0
+        dmax_old = dmax
+    return 0 if loose else 2
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
