@@ -21,11 +21,23 @@ import numpy as np
 
 from biolake.stats.similarity import _popcount64
 
-_EHET_MIN = 2.0**-35  # as biolake.genomics.qc (plink2 --het)
+_EHET_MIN = 2.0**-35  # plink2 --het skips variants with a smaller expected heterozygosity
 _M55 = np.uint64(0x5555555555555555)
 _M33 = np.uint64(0x3333333333333333)
 _M0F = np.uint64(0x0F0F0F0F0F0F0F0F)
 _OFFSET = np.array([0, 2, 1, 3], dtype=np.int64)  # slot of byte lane r: 4k + _OFFSET[r]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def expected_het(n0: int, n1: int, n2: int) -> float:  # pragma: no cover  (compiled)
+    """``2p(1-p)`` of a variant's called genotypes (hom REF, het, hom ALT counts), as ``plink2 --het`` weighs it;
+    0 without a call. A variant counts for F only when this is at least ``_EHET_MIN``."""
+    nm = n0 + n1 + n2
+    if nm == 0:
+        return 0.0
+    f_ref = (2.0 * n0 + n1) / (2.0 * nm)
+    f_alt = 1.0 - f_ref
+    return 1.0 - f_ref * f_ref - f_alt * f_alt
 
 
 @numba.njit(cache=True, nogil=True)
@@ -132,11 +144,8 @@ def _count_packed(words, n_samples, autosomal, offset):  # pragma: no cover  (co
         counts[i, 3] = n3
         if n3 > 0:
             n_miss_added = _add(miss, m2, m4, m8, s_missing, n_miss_added, offset)
-        nm = n0 + n1 + n2
-        if autosomal[i] and nm > 0:
-            f_ref = (2.0 * n0 + n1) / (2.0 * nm)
-            f_alt = 1.0 - f_ref
-            ehet = 1.0 - f_ref * f_ref - f_alt * f_alt
+        if autosomal[i]:
+            ehet = expected_het(n0, n1, n2)
             if ehet >= _EHET_MIN:
                 n_f += 1
                 ehet_total += ehet

@@ -82,7 +82,7 @@ import pandas as pd
 import pyarrow as pa
 
 from biolake.errors import InputError, check_param
-from biolake.genomics._qc_packed import count_genotypes_packed, unpack_alt_count
+from biolake.genomics._qc_packed import _EHET_MIN, count_genotypes_packed, expected_het, unpack_alt_count
 from biolake.genomics.store import AUTOSOME_EXCLUDED, Block, GenotypeStore, has_packed, open_genotypes, read_block
 from biolake.lake import Lake, validate_name
 from biolake.lake.backend import get_backend
@@ -113,7 +113,6 @@ VARIANT_COLUMNS = (
     "hwe_p",
 )
 SAMPLE_COLUMNS = ("sample_id", "missing_ct", "call_rate", "het_rate", "o_hom", "e_hom", "f_obs_ct", "f")
-_EHET_MIN = 2.0**-35  # plink2 --het skips variants with a smaller expected heterozygosity
 _THRESH_EPS = 2.0**-44  # plink2's tolerance on --geno/--mind/--maf thresholds
 _RESULT_ROWS = 65_536  # variant rows per written batch (row group)
 #: Contig names of the X chromosome outside the pseudo-autosomal regions (plink2's chrX; ``XY``/``25`` is PAR).
@@ -169,11 +168,8 @@ def _count_block(
         counts[i, 1] = c1
         counts[i, 2] = c2
         counts[i, 3] = cm
-        nm = c0 + c1 + c2
-        if autosomal[i] and nm > 0:
-            f_ref = (2.0 * c0 + c1) / (2.0 * nm)
-            f_alt = 1.0 - f_ref
-            ehet = 1.0 - f_ref * f_ref - f_alt * f_alt
+        if autosomal[i]:
+            ehet = expected_het(c0, c1, c2)
             if ehet >= _EHET_MIN:
                 for j in range(n_smp):
                     v = g[i, j]
